@@ -81,13 +81,16 @@ func (c *MetaClient) RemoveNode(ctx context.Context, id string) error {
 	return c.ep.call(ctx, http.MethodDelete, "/v1/meta/nodes/"+url.PathEscape(id), nil, nil, nil)
 }
 
-// CreateBucket creates an ais:// bucket; props (a JSON merge document) may be nil.
-func (c *MetaClient) CreateBucket(ctx context.Context, name string, props []byte) error {
+// CreateBucket creates an ais:// bucket; props (a JSON merge document) may be nil. It returns
+// the bucket and the epoch that holds it.
+func (c *MetaClient) CreateBucket(ctx context.Context, name string, props []byte) (*meta.Bucket, uint64, error) {
 	var in any
 	if len(props) > 0 {
 		in = props
 	}
-	return c.ep.call(ctx, http.MethodPut, "/v1/buckets/"+url.PathEscape(name), nil, in, nil)
+	var b meta.Bucket
+	epoch, err := c.ep.callEpoch(ctx, http.MethodPut, "/v1/buckets/"+url.PathEscape(name), nil, in, &b)
+	return &b, epoch, err
 }
 
 // ListBuckets lists all buckets.
@@ -103,15 +106,24 @@ func (c *MetaClient) Bucket(ctx context.Context, name string) (*meta.Bucket, err
 	return &b, c.ep.call(ctx, http.MethodGet, "/v1/buckets/"+url.PathEscape(name)+"/props", nil, nil, &b)
 }
 
-// PatchBucketProps applies a JSON merge document to a bucket's properties.
-func (c *MetaClient) PatchBucketProps(ctx context.Context, name string, patch []byte) (*meta.Bucket, error) {
+// PatchBucketProps applies a JSON merge document to a bucket's properties and returns the
+// bucket and the epoch that holds the change.
+func (c *MetaClient) PatchBucketProps(ctx context.Context, name string, patch []byte) (*meta.Bucket, uint64, error) {
 	var b meta.Bucket
-	return &b, c.ep.call(ctx, http.MethodPatch, "/v1/buckets/"+url.PathEscape(name)+"/props", nil, patch, &b)
+	epoch, err := c.ep.callEpoch(ctx, http.MethodPatch, "/v1/buckets/"+url.PathEscape(name)+"/props", nil, patch, &b)
+	return &b, epoch, err
 }
 
-// DestroyBucket removes a bucket from the bucket metadata.
-func (c *MetaClient) DestroyBucket(ctx context.Context, name string) error {
-	return c.ep.call(ctx, http.MethodDelete, "/v1/buckets/"+url.PathEscape(name), nil, nil, nil)
+// DestroyBucket removes a bucket from the bucket metadata and returns the epoch without it.
+func (c *MetaClient) DestroyBucket(ctx context.Context, name string) (uint64, error) {
+	return c.ep.callEpoch(ctx, http.MethodDelete, "/v1/buckets/"+url.PathEscape(name), nil, nil, nil)
+}
+
+// LatestSnapshot returns the newest committed snapshot: the member asks the leader, which
+// answers after a Raft barrier. Use it when a cached epoch says a bucket does not exist.
+func (c *MetaClient) LatestSnapshot(ctx context.Context) (*meta.Snapshot, error) {
+	var s meta.Snapshot
+	return &s, c.ep.call(ctx, http.MethodGet, "/v1/meta/epoch", url.Values{"linearizable": {"true"}}, nil, &s)
 }
 
 // GrantLease asks for a job's lease.

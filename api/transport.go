@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -67,13 +68,20 @@ func newEndpoints(urls []string, hc *http.Client) (*endpoints, error) {
 // call is one JSON request: in (if not nil) is the JSON body, out (if not nil) receives the
 // JSON answer. A 304 answer leaves out untouched and returns errNotModified.
 func (e *endpoints) call(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	_, err := e.callEpoch(ctx, method, path, q, in, out)
+	return err
+}
+
+// callEpoch is call that also returns the Ais-Epoch header of the answer (0 if absent): meta
+// answers every write with the epoch that holds it.
+func (e *endpoints) callEpoch(ctx context.Context, method, path string, q url.Values, in, out any) (uint64, error) {
 	var body []byte
 	if in != nil {
 		var err error
 		if raw, ok := in.([]byte); ok {
 			body = raw
 		} else if body, err = json.Marshal(in); err != nil {
-			return fmt.Errorf("api: encode %s %s: %w", method, path, err)
+			return 0, fmt.Errorf("api: encode %s %s: %w", method, path, err)
 		}
 	}
 	deadline := time.Now().Add(e.retryFor)
@@ -81,22 +89,22 @@ func (e *endpoints) call(ctx context.Context, method, path string, q url.Values,
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		base := e.urls[int(e.next.Load())%len(e.urls)]
-		err := e.once(ctx, base, method, path, q, body, in != nil, out)
+		epoch, err := e.once(ctx, base, method, path, q, body, in != nil, out)
 		if err == nil || errors.Is(err, errNotModified) {
-			return err
+			return epoch, err
 		}
 		if !retriable(err) || ctx.Err() != nil {
-			return err
+			return 0, err
 		}
 		lastErr = err
 		e.next.Add(1)
 		if attempt >= len(e.urls)-1 {
 			if time.Now().After(deadline) {
-				return lastErr
+				return 0, lastErr
 			}
 			select {
 			case <-ctx.Done():
-				return lastErr
+				return 0, lastErr
 			case <-time.After(backoff):
 			}
 			if backoff < time.Second {
@@ -108,7 +116,7 @@ func (e *endpoints) call(ctx context.Context, method, path string, q url.Values,
 
 var errNotModified = errors.New("not modified")
 
-func (e *endpoints) once(ctx context.Context, base, method, path string, q url.Values, body []byte, hasBody bool, out any) error {
+func (e *endpoints) once(ctx context.Context, base, method, path string, q url.Values, body []byte, hasBody bool, out any) (uint64, error) {
 	u := base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -119,32 +127,33 @@ func (e *endpoints) once(ctx context.Context, base, method, path string, q url.V
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return fmt.Errorf("api: %s %s: %w", method, path, err)
+		return 0, fmt.Errorf("api: %s %s: %w", method, path, err)
 	}
 	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := e.hc.Do(req)
 	if err != nil {
-		return &connError{base: base, err: err}
+		return 0, &connError{base: base, err: err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified {
-		return errNotModified
+		return 0, errNotModified
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return &connError{base: base, err: err}
+		return 0, &connError{base: base, err: err}
 	}
 	if resp.StatusCode >= 300 {
-		return decodeError(resp, raw)
+		return 0, decodeError(resp, raw)
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("api: decode answer of %s %s: %w", method, path, err)
+			return 0, fmt.Errorf("api: decode answer of %s %s: %w", method, path, err)
 		}
 	}
-	return nil
+	epoch, _ := strconv.ParseUint(resp.Header.Get(HeaderEpoch), 10, 64)
+	return epoch, nil
 }
 
 // connError is a failure to reach an endpoint at all.
