@@ -219,20 +219,34 @@ func (c *Cluster) ready(ctx context.Context) error {
 		if !ok || n.State != meta.NodeActive {
 			return fmt.Errorf("target %s not active at epoch %d", p.Name, snap.Epoch)
 		}
+		if err := healthy(qctx, n.PublicURL); err != nil {
+			return fmt.Errorf("target %s: %w", p.Name, err)
+		}
 	}
 	for i, p := range c.Gateways {
 		if !p.Running() {
 			continue
 		}
-		req, _ := http.NewRequestWithContext(qctx, http.MethodGet, c.GatewayURLs[i]+"/v1/health", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
+		if err := healthy(qctx, c.GatewayURLs[i]); err != nil {
+			return fmt.Errorf("gateway %s: %w", p.Name, err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("gateway %s health: %s", p.Name, resp.Status)
-		}
+	}
+	return nil
+}
+
+// healthy asks base/v1/health, which every daemon serves.
+func healthy(ctx context.Context, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/health", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: %s", resp.Status)
 	}
 	return nil
 }
