@@ -1,0 +1,103 @@
+package target
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aisfoundry/ais/meta"
+)
+
+// Clock is the time source for everything that decides on time: heartbeats, signature expiry,
+// object mtimes. Tests substitute their own.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Config configures a target.
+type Config struct {
+	// ID is the node ID. Empty: reuse the one kept in <mountpath>/.ais/sys/node-id, or
+	// generate and keep one.
+	ID string
+	// MetaURLs are the HTTP URLs of the meta members (any subset will do).
+	MetaURLs []string
+	// PublicAddr, ControlAddr and DataAddr are the HOST:PORT of the three listeners. Port 0
+	// picks a free port; the address actually bound is what the target registers.
+	PublicAddr  string
+	ControlAddr string
+	DataAddr    string
+	// Mountpaths are the directories (one per disk) that hold objects: absolute, clean,
+	// distinct and not nested in each other.
+	Mountpaths []string
+	// EpochWait bounds how long a request from a newer epoch waits for this target to learn
+	// it before it is answered 503.
+	EpochWait time.Duration
+	// HeartbeatInterval is used until the first epoch brings the cluster's
+	// config.heartbeat_interval.
+	HeartbeatInterval time.Duration
+	// ShutdownTimeout bounds the graceful shutdown of the listeners.
+	ShutdownTimeout time.Duration
+
+	// Clock, FS and HTTPClient default to the real ones when nil.
+	Clock      Clock
+	FS         FS
+	HTTPClient *http.Client
+}
+
+// DefaultConfig returns a configuration with every default set; the caller fills in the
+// addresses, meta URLs and mountpaths.
+func DefaultConfig() Config {
+	return Config{
+		EpochWait:         5 * time.Second,
+		HeartbeatInterval: 2 * time.Second,
+		ShutdownTimeout:   5 * time.Second,
+		Clock:             realClock{},
+		FS:                OSFS{},
+	}
+}
+
+// Validate checks the configuration and says what to fix.
+func (c Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("target: config: "+format, args...)
+	}
+	if c.ID != "" {
+		if err := meta.ValidateNodeID(c.ID); err != nil {
+			return bad("%v", err)
+		}
+	}
+	if len(c.MetaURLs) == 0 {
+		return bad("at least one meta URL is required")
+	}
+	for name, addr := range map[string]string{"public": c.PublicAddr, "control": c.ControlAddr, "data": c.DataAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return bad("%s address %q: want HOST:PORT: %v", name, addr, err)
+		}
+	}
+	if len(c.Mountpaths) == 0 {
+		return bad("at least one mountpath is required")
+	}
+	for i, mp := range c.Mountpaths {
+		if !filepath.IsAbs(mp) || filepath.Clean(mp) != mp || mp == "/" {
+			return bad("mountpath %q must be an absolute, clean path below /", mp)
+		}
+		for _, other := range c.Mountpaths[:i] {
+			if other == mp || strings.HasPrefix(mp, other+"/") || strings.HasPrefix(other, mp+"/") {
+				return bad("mountpaths %q and %q overlap", other, mp)
+			}
+		}
+	}
+	if c.EpochWait <= 0 || c.HeartbeatInterval <= 0 || c.ShutdownTimeout <= 0 {
+		return bad("durations must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aisfoundry/ais/api"
+	"github.com/aisfoundry/ais/codec"
+	"github.com/aisfoundry/ais/meta"
+)
+
+const objectsPrefix = "/v1/objects/"
+
+// object serves PUT, GET, HEAD and DELETE of /v1/objects/{bucket}/{object...} on the public
+// listener, for clients a gateway sent here with a signed URL.
+func (s *Server) object(c echo.Context) error {
+	r := c.Request()
+	h := c.Response().Header()
+	if id := r.Header.Get(api.HeaderRequestID); id != "" {
+		h.Set(api.HeaderRequestID, id)
+	}
+	view, b, name, err := s.admit(r)
+	if view != nil {
+		h.Set(api.HeaderEpoch, strconv.FormatUint(view.Snap.Epoch, 10))
+	}
+	if err != nil {
+		return err
+	}
+	switch r.Method {
+	case http.MethodPut:
+		return s.putObject(c, view, b, name)
+	case http.MethodDelete:
+		if err := s.store.Delete(b, name, b.Props.Write.Fsync); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusOK)
+	default:
+		return s.getObject(c, b, name)
+	}
+}
+
+// admit checks a data request: the signature, the epoch (waiting to learn a newer one), the
+// names, the bucket, and that this target owns the object in its view.
+func (s *Server) admit(r *http.Request) (*api.View, *meta.Bucket, string, error) {
+	view := s.follower.Current()
+	if view == nil {
+		var err error
+		if view, err = s.waitEpoch(r.Context(), 1); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	signer, err := s.signerFor(view)
+	if err != nil {
+		return view, nil, "", err
+	}
+	epoch, err := signer.Verify(r.Method, r.URL.Path, r.URL.Query(), s.clock.Now())
+	if err != nil {
+		return view, nil, "", err
+	}
+	if epoch > view.Snap.Epoch {
+		if view, err = s.waitEpoch(r.Context(), epoch); err != nil {
+			return s.follower.Current(), nil, "", err
+		}
+	}
+	bucket, name, err := splitObjectPath(r.URL.Path)
+	if err != nil {
+		return view, nil, "", err
+	}
+	b, ok := view.Snap.Bucket(meta.ProviderAIS, bucket)
+	if !ok {
+		return view, nil, "", fmt.Errorf("%w: ais://%s at epoch %d", meta.ErrBucketNotFound, bucket, view.Snap.Epoch)
+	}
+	owner, err := view.Placement.Owner(meta.ObjectKey(b.Key(), name))
+	if err != nil {
+		return view, nil, "", err
+	}
+	if owner.ID != s.id {
+		return view, nil, "", fmt.Errorf("%w: at epoch %d %s/%s belongs to %s, not %s",
+			meta.ErrStaleEpoch, view.Snap.Epoch, b.Key(), name, owner.ID, s.id)
+	}
+	return view, &b, name, nil
+}
+
+// splitObjectPath takes "/v1/objects/{bucket}/{object}" apart (the unescaped URL path, as
+// signed) and validates both names.
+func splitObjectPath(path string) (bucket, name string, err error) {
+	rest, ok := strings.CutPrefix(path, objectsPrefix)
+	if !ok {
+		return "", "", fmt.Errorf("%w: %s", api.ErrRouteNotFound, path)
+	}
+	bucket, name, _ = strings.Cut(rest, "/")
+	if err := meta.ValidateBucketName(bucket); err != nil {
+		return "", "", err
+	}
+	if err := meta.ValidateObjectName(name); err != nil {
+		return "", "", err
+	}
+	return bucket, name, nil
+}
+
+// waitEpoch waits up to EpochWait for the follower to reach epoch.
+func (s *Server) waitEpoch(ctx context.Context, epoch uint64) (*api.View, error) {
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.EpochWait)
+	defer cancel()
+	v, err := s.follower.WaitEpoch(wctx, epoch)
+	if err != nil {
+		return nil, fmt.Errorf("%w: epoch %d not reached in %s (at %d)", meta.ErrUnavailable, epoch,
+			s.cfg.EpochWait, s.follower.Epoch())
+	}
+	return v, nil
+}
+
+// signerFor returns the verifier for the view's signing key, built once per key.
+func (s *Server) signerFor(v *api.View) (*api.Signer, error) {
+	key := v.Snap.Config.SigningKey
+	if e := s.signer.Load(); e != nil && e.key == key {
+		return e.signer, nil
+	}
+	sg, err := api.NewSigner(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the cluster has no usable signing key at epoch %d", meta.ErrUnavailable, v.Snap.Epoch)
+	}
+	s.signer.Store(&signerEntry{key: key, signer: sg})
+	return sg, nil
+}
+
+func (s *Server) putObject(c echo.Context, view *api.View, b *meta.Bucket, name string) error {
+	r := c.Request()
+	want, err := clientChecksum(r.Header, b.Props.Checksum.Type)
+	if err != nil {
+		return err
+	}
+	m, err := s.store.Put(r.Context(), PutArgs{Bucket: b, Epoch: view.Snap.Epoch, Name: name,
+		Body: r.Body, Size: r.ContentLength, Want: want})
+	if err != nil {
+		return err
+	}
+	setObjectHeaders(c.Response().Header(), m)
+	return c.NoContent(http.StatusOK)
+}
+
+// clientChecksum reads Ais-Checksum-Type and Ais-Checksum-Value. A value without a type is of
+// the bucket's type; a type without a value asks for nothing.
+func clientChecksum(h http.Header, bucketType string) (Checksum, error) {
+	typ, val := h.Get(api.HeaderChecksumType), h.Get(api.HeaderChecksumValue)
+	if typ == "" {
+		typ = bucketType
+	}
+	if !meta.ValidChecksumType(typ) {
+		return Checksum{}, fmt.Errorf("%w: %s %q", meta.ErrInvalidRequest, api.HeaderChecksumType, typ)
+	}
+	if val == "" {
+		return Checksum{}, nil
+	}
+	if typ == meta.ChecksumNone {
+		return Checksum{}, fmt.Errorf("%w: %s sent without a checksum type", meta.ErrInvalidRequest, api.HeaderChecksumValue)
+	}
+	v, err := codec.ParseValue(typ, val)
+	if err != nil {
+		return Checksum{}, err
+	}
+	return Checksum{Type: typ, Value: v}, nil
+}
+
+// setObjectHeaders sets the headers that describe an object on GET, HEAD and PUT answers.
+func setObjectHeaders(h http.Header, m *ObjectMeta) {
+	h.Set(api.HeaderChecksumType, m.ChecksumType)
+	if len(m.Checksum) > 0 {
+		h.Set(api.HeaderChecksumValue, m.ChecksumHex())
+	}
+	h.Set(api.HeaderVersion, strconv.FormatUint(m.Version, 10))
+	h.Set("ETag", m.ETag())
+	h.Set("Last-Modified", time.Unix(0, m.Mtime).UTC().Format(http.TimeFormat))
+}
+
+// getObject answers GET and HEAD. With validation (?validate=true or the bucket's
+// checksum.validate_read) the whole object is hashed before the first byte goes out, so
+// damaged bytes are never served: the answer is 500 Corrupt instead.
+func (s *Server) getObject(c echo.Context, b *meta.Bucket, name string) error {
+	r := c.Request()
+	obj, err := s.store.Open(b, name)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	m := obj.Meta
+	h := c.Response().Header()
+	off, n, partial, err := parseRange(r.Header.Get("Range"), m.Size)
+	if err != nil {
+		h.Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
+		return err
+	}
+	validate := r.URL.Query().Get("validate")
+	if r.Method == http.MethodGet && (validate == "true" || validate == "1" || b.Props.Checksum.ValidateRead) {
+		if err := s.store.Verify(obj); err != nil {
+			if errors.Is(err, meta.ErrCorrupt) {
+				s.log.Error("object is corrupt", "bucket", b.Key(), "object", name, "err", err)
+			}
+			return err
+		}
+	}
+	setObjectHeaders(h, m)
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	status := http.StatusOK
+	if partial {
+		status = http.StatusPartialContent
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, m.Size))
+	}
+	if r.Method == http.MethodHead || n == 0 {
+		c.Response().WriteHeader(status)
+		return nil
+	}
+	if off > 0 {
+		if _, err := obj.File.Seek(off, io.SeekStart); err != nil {
+			return err
+		}
+	}
+	// An *os.File under an io.LimitedReader, copied into the server's own ResponseWriter, is
+	// sent by the kernel (sendfile) without passing through user space.
+	var src io.Reader = obj.File
+	if of, ok := obj.File.(osFiler); ok {
+		src = of.OSFile()
+	}
+	c.Response().WriteHeader(status)
+	if _, err := io.Copy(c.Response().Writer, io.LimitReader(src, n)); err != nil {
+		return fmt.Errorf("target: send %s/%s: %w", b.Key(), name, err)
+	}
+	return nil
+}

@@ -1,0 +1,288 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/aisfoundry/ais/api"
+	"github.com/aisfoundry/ais/meta"
+)
+
+// Server is one target: its store, its three listeners, and its membership in the cluster.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	id       string
+	clock    Clock
+	store    *Store
+	mc       *api.MetaClient
+	follower *api.Follower
+
+	public, control, data *echo.Echo
+
+	signer    atomic.Pointer[signerEntry]
+	trashKick chan struct{}
+
+	ready chan struct{} // closed once Run has bound the listeners
+	node  meta.Node     // what Run registers; set before ready is closed
+}
+
+type signerEntry struct {
+	key    string
+	signer *api.Signer
+}
+
+// New opens the store on the configured mountpaths (removing interrupted writes), settles the
+// node ID and builds the HTTP handlers. It starts nothing; Run does.
+func New(cfg Config, log *slog.Logger) (*Server, error) {
+	def := DefaultConfig()
+	if cfg.Clock == nil {
+		cfg.Clock = def.Clock
+	}
+	if cfg.FS == nil {
+		cfg.FS = def.FS
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "target")
+	store, err := OpenStore(cfg.FS, cfg.Mountpaths, cfg.Clock.Now, log)
+	if err != nil {
+		return nil, err
+	}
+	id, err := resolveNodeID(cfg.FS, cfg.Mountpaths, cfg.ID)
+	if err != nil {
+		return nil, err
+	}
+	log = log.With("node", id)
+	store.log = log
+	mc, err := api.NewMetaClient(cfg.MetaURLs, cfg.HTTPClient)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, id: id, clock: cfg.Clock, store: store, mc: mc,
+		follower: api.NewFollower(mc, log), trashKick: make(chan struct{}, 1), ready: make(chan struct{})}
+	s.follower.OnNewEpoch(s.onNewEpoch)
+
+	s.public = newEcho(log, "public")
+	s.public.GET("/v1/health", s.health)
+	for _, m := range []string{http.MethodPut, http.MethodGet, http.MethodHead, http.MethodDelete} {
+		s.public.Add(m, "/v1/objects/:bucket/*", s.object)
+	}
+	s.control = newEcho(log, "control")
+	s.control.GET("/v1/health", s.health)
+	s.control.GET("/v1/internal/objects/:bucket", s.listObjects)
+	s.data = newEcho(log, "data")
+	s.data.GET("/v1/health", s.health)
+	return s, nil
+}
+
+// Ready is closed once Run has bound the listeners; Node is valid from then on.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Node is the cluster-map entry the target registers, with the addresses actually bound.
+func (s *Server) Node() meta.Node {
+	<-s.ready
+	return s.node.Clone()
+}
+
+// ID is the target's node ID.
+func (s *Server) ID() string { return s.id }
+
+// Store is the target's object store.
+func (s *Server) Store() *Store { return s.store }
+
+// Follower holds the target's view of the cluster; tests install snapshots with Store.
+func (s *Server) Follower() *api.Follower { return s.follower }
+
+// PublicHandler, ControlHandler and DataHandler serve the three listeners.
+func (s *Server) PublicHandler() http.Handler  { return s.public }
+func (s *Server) ControlHandler() http.Handler { return s.control }
+func (s *Server) DataHandler() http.Handler    { return s.data }
+
+// onNewEpoch runs in the follower's goroutine after each new epoch: buckets that are gone (or
+// were recreated) lose their directories.
+func (s *Server) onNewEpoch(_, cur *api.View) {
+	n, err := s.store.SyncBuckets(cur.Snap)
+	if err != nil {
+		s.log.Warn("destroying directories of removed buckets", "epoch", cur.Snap.Epoch, "err", err)
+	}
+	if n > 0 {
+		select {
+		case s.trashKick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run binds the listeners, joins the cluster, heartbeats and follows epochs until ctx ends,
+// then shuts the listeners down gracefully. It returns nil after a clean stop.
+func (s *Server) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	type lis struct {
+		name string
+		l    net.Listener
+		h    http.Handler
+	}
+	var ls []lis
+	for _, x := range []struct {
+		name, addr string
+		h          http.Handler
+	}{{"public", s.cfg.PublicAddr, s.public}, {"control", s.cfg.ControlAddr, s.control}, {"data", s.cfg.DataAddr, s.data}} {
+		l, err := lc.Listen(ctx, "tcp", x.addr)
+		if err != nil {
+			for _, o := range ls {
+				o.l.Close()
+			}
+			return fmt.Errorf("target: listen %s %s: %w", x.name, x.addr, err)
+		}
+		ls = append(ls, lis{x.name, l, x.h})
+	}
+	node := meta.Node{ID: s.id, Role: meta.RoleTarget,
+		PublicURL:  "http://" + advertise(s.cfg.PublicAddr, ls[0].l.Addr()),
+		ControlURL: "http://" + advertise(s.cfg.ControlAddr, ls[1].l.Addr()),
+		DataURL:    "http://" + advertise(s.cfg.DataAddr, ls[2].l.Addr()),
+		Mountpaths: s.store.Mountpaths()}
+	s.node = node
+	close(s.ready)
+	s.log.Info("target starting", "public", node.PublicURL, "control", node.ControlURL,
+		"data", node.DataURL, "mountpaths", node.Mountpaths)
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, x := range ls {
+		srv := &http.Server{Handler: x.h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+		g.Go(func() error {
+			if err := srv.Serve(x.l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("target: %s listener: %w", x.name, err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				srv.Close()
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { s.follower.Run(gctx); return nil })
+	g.Go(func() error { s.membership(gctx, node); return nil })
+	g.Go(func() error { s.janitor(gctx); return nil })
+	err := g.Wait()
+	s.log.Info("target stopped")
+	return err
+}
+
+// advertise is the HOST:PORT others reach a listener at: the configured host (this machine's
+// host name if it was empty or unspecified) with the port actually bound.
+func advertise(configured string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(configured)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		} else {
+			host = "localhost"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// membership joins the cluster (retrying until meta answers) and heartbeats every
+// config.heartbeat_interval; a heartbeat answered NodeNotFound joins again.
+func (s *Server) membership(ctx context.Context, node meta.Node) {
+	join := func() {
+		backoff := 200 * time.Millisecond
+		for {
+			node.Capacity, node.Used = s.usage()
+			jr, err := s.mc.Join(ctx, node)
+			if err == nil {
+				s.log.Info("joined the cluster", "epoch", jr.Epoch)
+				if jr.Epoch > s.follower.Epoch() {
+					s.follower.Refresh()
+				}
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("join failed", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.clock.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+	join()
+	for {
+		interval := s.cfg.HeartbeatInterval
+		if v := s.follower.Current(); v != nil && v.Snap.Config.HeartbeatInterval > 0 {
+			interval = v.Snap.Config.HeartbeatInterval.D()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.clock.After(interval):
+		}
+		hb := api.Heartbeat{ID: s.id}
+		hb.Capacity, hb.Used = s.usage()
+		hctx, cancel := context.WithTimeout(ctx, max(2*interval, 5*time.Second))
+		hr, err := s.mc.Heartbeat(hctx, hb)
+		cancel()
+		switch {
+		case errors.Is(err, meta.ErrNodeNotFound):
+			s.log.Warn("meta does not know this target; joining again")
+			join()
+		case err != nil:
+			if ctx.Err() == nil {
+				s.log.Warn("heartbeat failed", "err", err)
+			}
+		case hr.Epoch > s.follower.Epoch():
+			s.follower.Refresh()
+		}
+	}
+}
+
+// usage sums the capacity and use of the mountpaths' file systems.
+func (s *Server) usage() (capacity, used uint64) {
+	for _, mp := range s.store.Mountpaths() {
+		if c, u, err := diskUsage(mp); err == nil {
+			capacity += c
+			used += u
+		}
+	}
+	return capacity, used
+}
+
+// janitor deletes trashed bucket directories in the background: at start (what a previous run
+// left) and whenever a new epoch trashes more.
+func (s *Server) janitor(ctx context.Context) {
+	for {
+		if err := s.store.EmptyTrash(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("emptying the trash", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.trashKick:
+		}
+	}
+}
