@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/aisfoundry/ais/meta"
+)
+
+// Config configures a gateway.
+type Config struct {
+	// ID is the gateway's node ID in the cluster map.
+	ID string
+	// MetaURLs are the HTTP URLs of the meta members (any subset works).
+	MetaURLs []string
+	// Listen is the public HOST:PORT. Ignored when Listener is set.
+	Listen string
+	// Listener, if set, is an already bound listener to serve on (tests use ":0").
+	Listener net.Listener
+	// PublicURL is the URL the gateway advertises to meta; empty means "http://" + the
+	// listener's address.
+	PublicURL string
+	// Proxy streams object data through the gateway for every request instead of redirecting
+	// clients to targets.
+	Proxy bool
+	// EpochWait bounds how long a request waits for this gateway to reach an epoch: after a
+	// bucket change it made, or one a client or target named.
+	EpochWait time.Duration
+	// ShutdownTimeout bounds the graceful shutdown of the HTTP server.
+	ShutdownTimeout time.Duration
+	// MaxBodyBytes bounds the body of bucket control requests (props documents).
+	MaxBodyBytes int64
+	// Now is the clock that stamps the expiry of signed redirect URLs.
+	Now func() time.Time
+	// HTTPClient talks to meta and to the targets' control endpoints; nil means
+	// api.NewHTTPClient().
+	HTTPClient *http.Client
+}
+
+// DefaultConfig returns a config that listens on 127.0.0.1:8080; ID and MetaURLs must be set.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8080",
+		EpochWait:       10 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
+		MaxBodyBytes:    1 << 20,
+		Now:             time.Now,
+	}
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	var errs []error
+	if err := meta.ValidateNodeID(c.ID); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.MetaURLs) == 0 {
+		errs = append(errs, errors.New("at least one meta URL is required"))
+	}
+	for _, u := range c.MetaURLs {
+		if _, err := url.Parse(u); err != nil || u == "" {
+			errs = append(errs, fmt.Errorf("meta URL %q is not a URL", u))
+		}
+	}
+	if c.Listener == nil {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("listen address %q: %v", c.Listen, err))
+		}
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public URL %q must be http://HOST:PORT or https://HOST:PORT", c.PublicURL))
+		}
+	}
+	if c.EpochWait <= 0 || c.ShutdownTimeout <= 0 || c.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("epoch wait, shutdown timeout and max body bytes must be positive"))
+	}
+	if c.Now == nil {
+		errs = append(errs, errors.New("a clock (Now) is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("gateway: config: %w", err)
+	}
+	return nil
+}
