@@ -26,7 +26,7 @@ test-short: ## unit tests only (skips multi-process tiers)
 	$(GO) test -short -count=1 $(PKGS)
 
 run: build ## start a local cluster in the foreground (Ctrl-C stops it); DIR, TARGETS, MOUNTPATHS, GATEWAYS
-	@BIN=$(BIN) deploy/local/run.sh
+	@BIN=$(BIN) exec deploy/local/run.sh
 
 clean: ## remove ./bin (not the data of `make run`)
 	rm -rf $(BIN)

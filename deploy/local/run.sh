@@ -24,7 +24,8 @@ stop() {
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	echo "stopped; data kept in $DIR (run 'make run' again to restart it)"
 }
-trap stop INT TERM EXIT
+trap stop EXIT
+trap "exit 0" INT TERM
 
 start() { # name, binary, args...
 	local name=$1 bin=$2
@@ -96,6 +97,16 @@ Try it:
 Ctrl-C stops the cluster and keeps its data.
 MSG
 
-# Exit when any process dies, or on Ctrl-C.
-wait -n "${pids[@]}" || true
-echo "a process exited; see $DIR/logs/" >&2
+# Run until Ctrl-C or SIGTERM (trap above), until a daemon exits, or until whoever started us
+# (make) goes away, so that no daemon outlives the command.
+parent=$PPID
+while kill -0 "$parent" 2>/dev/null; do
+	for p in "${pids[@]}"; do
+		if ! kill -0 "$p" 2>/dev/null; then
+			echo "a process exited (pid $p); see $DIR/logs/" >&2
+			exit 1
+		fi
+	done
+	sleep 1 &
+	wait $! || true
+done
