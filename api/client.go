@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aisfoundry/ais/meta"
@@ -27,6 +28,14 @@ type Client struct {
 	// MaxAttempts bounds how many times one object request is sent to the gateway when
 	// answers say "retry" (421 StaleEpoch, 503, connection failures). Zero means 10.
 	MaxAttempts int
+	// RedirectCacheSize is how many signed target URLs (the gateway's redirects) the client
+	// keeps and reuses until shortly before they expire, so that a repeated request on an object
+	// takes one round trip instead of two. Zero means DefaultRedirectCacheSize; a negative
+	// value turns the cache off. Set it before the first request.
+	RedirectCacheSize int
+
+	cacheOnce sync.Once
+	redirects *redirectCache // nil when off
 }
 
 // ExpectContinueTimeout is how long a client waits for "100 Continue" before it sends a PUT

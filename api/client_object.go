@@ -120,19 +120,32 @@ func (c *Client) DeleteObject(ctx context.Context, bucket, name string) error {
 }
 
 // objectDo sends one object request to the gateway, follows its redirect to the target, and
-// starts over at the gateway when an answer says to retry. It returns a 2xx response whose body
-// the caller closes.
+// starts over at the gateway when an answer says to retry. A redirect it has seen for the same
+// method and object (and not yet expired) is used directly, in one round trip. It returns a
+// 2xx response whose body the caller closes.
 func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q url.Values, h http.Header,
 	body *putBody, size int64) (*http.Response, error) {
 	if q == nil {
 		q = url.Values{}
 	}
+	// Only plain requests are cached: query parameters (validate=true) go into the signed URL.
+	var cache *redirectCache
+	if !c.Proxy && len(q) == 0 {
+		cache = c.redirectCache()
+	}
+	key := redirectKey(method, bucket, name)
 	if c.Proxy {
 		q.Set("proxy", "true")
 	}
 	gw := c.base + ObjectPath(bucket, name)
 	if len(q) > 0 {
 		gw += "?" + q.Encode()
+	}
+	// A PUT asks the gateway only where to go, without its body (see HeaderRedirectOnly).
+	routeOnly := method == http.MethodPut && body != nil && !c.Proxy
+	var gwHdr http.Header
+	if routeOnly {
+		gwHdr = http.Header{HeaderRedirectOnly: {"true"}}
 	}
 	var hint uint64 // an epoch a target named in a 421 answer; the gateway waits for it
 	var lastErr error
@@ -145,8 +158,21 @@ func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q ur
 				return nil, fmt.Errorf("cannot retry (%w) after: %w", err, lastErr)
 			}
 		}
-		resp, err := c.hop(ctx, method, gw, h, body, size, hint, true)
+		if cache != nil && attempt == 0 {
+			if resp, done, err := c.tryCached(ctx, cache, key, method, h, body, size); done {
+				return resp, err
+			}
+		}
+		var resp *http.Response
+		var err error
+		if routeOnly {
+			resp, err = c.hop(ctx, method, gw, gwHdr, nil, 0, hint, true)
+		} else {
+			resp, err = c.hop(ctx, method, gw, h, body, size, hint, true)
+		}
+		redirected := false
 		for hops := 0; err == nil && isRedirect(resp.StatusCode); hops++ {
+			redirected = true
 			loc, lerr := resp.Location()
 			drainClose(resp)
 			switch {
@@ -155,10 +181,18 @@ func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q ur
 			case hops >= 5:
 				err = fmt.Errorf("api: %s %s: too many redirects", method, gw)
 			default:
+				if cache != nil && hops == 0 {
+					cache.put(key, loc)
+				}
 				if err = body.rewind(); err == nil {
 					resp, err = c.hop(ctx, method, loc.String(), h, body, size, 0, false)
 				}
 			}
+		}
+		if err == nil && routeOnly && !redirected && resp.StatusCode < 300 {
+			// Only a gateway that ignored HeaderRedirectOnly answers 2xx here.
+			drainClose(resp)
+			return nil, fmt.Errorf("api: %s %s: the gateway answered %s instead of a redirect", method, gw, resp.Status)
 		}
 		if err != nil {
 			if !isRetry(err) || ctx.Err() != nil {
@@ -175,6 +209,9 @@ func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q ur
 			if e, perr := strconv.ParseUint(resp.Header.Get(HeaderEpoch), 10, 64); perr == nil && e > hint {
 				hint = e
 			}
+			if cache != nil {
+				cache.drop(key)
+			}
 		}
 		drainClose(resp)
 		if !isRetry(err) {
@@ -183,6 +220,63 @@ func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q ur
 		lastErr = err
 	}
 	return nil, lastErr
+}
+
+// redirectCache returns the client's cache of redirects, or nil if it is off.
+func (c *Client) redirectCache() *redirectCache {
+	c.cacheOnce.Do(func() {
+		size := c.RedirectCacheSize
+		if size == 0 {
+			size = DefaultRedirectCacheSize
+		}
+		if size > 0 {
+			c.redirects = newRedirectCache(size, time.Now)
+		}
+	})
+	return c.redirects
+}
+
+// tryCached sends the request to a cached target URL, if there is one. done says the answer is
+// final (a 2xx response, or an error that the gateway would not change); otherwise the URL is
+// forgotten, the body rewound, and the caller asks the gateway.
+func (c *Client) tryCached(ctx context.Context, cache *redirectCache, key, method string, h http.Header,
+	body *putBody, size int64) (*http.Response, bool, error) {
+	u, ok := cache.get(key)
+	if !ok {
+		return nil, false, nil
+	}
+	resp, err := c.hop(ctx, method, u, h, body, size, 0, false)
+	switch {
+	case err == nil && resp.StatusCode < 300:
+		return resp, true, nil
+	case err != nil && ctx.Err() != nil:
+		return nil, true, err
+	case err == nil && !staleTarget(resp.StatusCode):
+		// A real answer (404 ObjectNotFound, 416, ...): the gateway would send us here again.
+		err = ReadError(resp)
+		drainClose(resp)
+		return nil, true, err
+	}
+	if resp != nil {
+		drainClose(resp)
+	}
+	cache.drop(key)
+	if rerr := body.rewind(); rerr != nil {
+		return nil, true, fmt.Errorf("cannot ask the gateway again (%w) after a cached redirect failed", rerr)
+	}
+	return nil, false, nil
+}
+
+// staleTarget reports whether an answer to a cached target URL means the URL is no good any
+// more: the target is not the owner at its epoch (421), the signature is not accepted (403),
+// the target or a redirect is not what it was (3xx), or it is unavailable.
+func staleTarget(status int) bool {
+	switch {
+	case status >= 300 && status < 400, status == http.StatusForbidden, status == http.StatusMisdirectedRequest,
+		status == http.StatusServiceUnavailable, status == http.StatusBadGateway, status == http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
 // hop sends one HTTP request of an object operation. A PUT body goes with "Expect:

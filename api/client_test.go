@@ -187,7 +187,11 @@ func TestPutFollowsRedirectWithExpectContinue(t *testing.T) {
 			if s.gwHits.Load() != 1 || s.targetHits.Load() != 1 {
 				t.Fatalf("gateway hits %d, target hits %d", s.gwHits.Load(), s.targetHits.Load())
 			}
-			if got := s.gwHdrs[0].Get("Expect"); got != "100-continue" {
+			// The gateway is asked for the redirect only, without the body.
+			if got := s.gwHdrs[0].Get(HeaderRedirectOnly); got != "true" {
+				t.Fatalf("gateway saw %s %q", HeaderRedirectOnly, got)
+			}
+			if got := s.gwHdrs[0].Get("Expect"); got != "" {
 				t.Fatalf("gateway saw Expect %q", got)
 			}
 			if got := s.tgHdrs[0].Get("Expect") == "100-continue"; got != tt.targetExpect {

@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"io"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aisfoundry/ais/meta"
@@ -20,9 +23,11 @@ const (
 )
 
 // Signer signs and verifies the short-lived URLs with which gateways send clients to targets.
-// The key is the cluster's signing key (meta.ClusterConfig.SigningKey).
+// The key is the cluster's signing key (meta.ClusterConfig.SigningKey). It is safe for
+// concurrent use.
 type Signer struct {
-	key []byte
+	key  []byte
+	macs sync.Pool // hash.Hash: HMAC-SHA256 with key, reset before use
 }
 
 // NewSigner parses a hex key.
@@ -31,13 +36,34 @@ func NewSigner(hexKey string) (*Signer, error) {
 	if err != nil || len(k) < 16 {
 		return nil, fmt.Errorf("api: signing key must be at least 16 bytes of hex")
 	}
-	return &Signer{key: k}, nil
+	s := &Signer{key: k}
+	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
+	return s, nil
 }
 
+// mac is the hex HMAC-SHA256 of "method\npath\nepoch\nexp" (every gateway and target computes
+// it, once per object request).
 func (s *Signer) mac(method, path string, epoch uint64, exp int64) string {
-	m := hmac.New(sha256.New, s.key)
-	fmt.Fprintf(m, "%s\n%s\n%d\n%d", method, path, epoch, exp)
-	return hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size * 2]byte
+	return string(s.appendMAC(sum[:0], method, path, epoch, exp))
+}
+
+func (s *Signer) appendMAC(dst []byte, method, path string, epoch uint64, exp int64) []byte {
+	m := s.macs.Get().(hash.Hash)
+	m.Reset()
+	var nums [48]byte
+	b := append(nums[:0], '\n')
+	b = strconv.AppendUint(b, epoch, 10)
+	b = append(b, '\n')
+	b = strconv.AppendInt(b, exp, 10)
+	_, _ = io.WriteString(m, method)
+	_, _ = m.Write([]byte{'\n'})
+	_, _ = io.WriteString(m, path)
+	_, _ = m.Write(b)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	s.macs.Put(m)
+	return hex.AppendEncode(dst, sum[:])
 }
 
 // Sign returns the query parameters that let method on path (the URL path, unescaped, such as
@@ -63,9 +89,10 @@ func (s *Signer) Verify(method, path string, q url.Values, now time.Time) (uint6
 	if err1 != nil || err2 != nil {
 		return 0, fmt.Errorf("%w: malformed signed URL", meta.ErrPermission)
 	}
-	ok := hmac.Equal([]byte(sig), []byte(s.mac(method, path, epoch, exp)))
+	var want [sha256.Size * 2]byte
+	ok := hmac.Equal([]byte(sig), s.appendMAC(want[:0], method, path, epoch, exp))
 	if !ok && method == "HEAD" {
-		ok = hmac.Equal([]byte(sig), []byte(s.mac("GET", path, epoch, exp)))
+		ok = hmac.Equal([]byte(sig), s.appendMAC(want[:0], "GET", path, epoch, exp))
 	}
 	if !ok {
 		return 0, fmt.Errorf("%w: bad URL signature", meta.ErrPermission)

@@ -87,6 +87,7 @@ type ObjectEntry struct {
 	Checksum string `json:"checksum,omitempty"` // "type:hex"
 	Version  uint64 `json:"version,omitempty"`
 	Mtime    int64  `json:"mtime,omitempty"` // Unix nanoseconds
+	ETag     string `json:"etag,omitempty"`  // the S3 entity tag, unquoted (docs/s3.md)
 }
 
 // ObjectList is one page of a listing. An empty NextToken means the listing is complete.

@@ -32,6 +32,12 @@ type Config struct {
 	EpochWait time.Duration
 	// ShutdownTimeout bounds the graceful shutdown of the HTTP server.
 	ShutdownTimeout time.Duration
+	// DrainWait is how long a stopping gateway keeps serving with its health check failing
+	// (so load balancers take it out) before it shuts the server down; 0 skips it.
+	DrainWait time.Duration
+	// ControlListen, if set, is the HOST:PORT of a control listener for operators: health,
+	// /metrics and pprof (control.go).
+	ControlListen string
 	// MaxBodyBytes bounds the body of bucket control requests (props documents).
 	MaxBodyBytes int64
 	// Now is the clock that stamps the expiry of signed redirect URLs.
@@ -39,6 +45,8 @@ type Config struct {
 	// HTTPClient talks to meta and to the targets' control endpoints; nil means
 	// api.NewHTTPClient().
 	HTTPClient *http.Client
+	// S3 configures the S3 API (s3_config.go).
+	S3 S3Config
 }
 
 // DefaultConfig returns a config that listens on 127.0.0.1:8080; ID and MetaURLs must be set.
@@ -49,6 +57,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 10 * time.Second,
 		MaxBodyBytes:    1 << 20,
 		Now:             time.Now,
+		S3:              DefaultS3Config(),
 	}
 }
 
@@ -76,11 +85,22 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("public URL %q must be http://HOST:PORT or https://HOST:PORT", c.PublicURL))
 		}
 	}
+	if c.ControlListen != "" {
+		if _, _, err := net.SplitHostPort(c.ControlListen); err != nil {
+			errs = append(errs, fmt.Errorf("control listen address %q: %v", c.ControlListen, err))
+		}
+	}
+	if c.DrainWait < 0 {
+		errs = append(errs, errors.New("drain wait must not be negative"))
+	}
 	if c.EpochWait <= 0 || c.ShutdownTimeout <= 0 || c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("epoch wait, shutdown timeout and max body bytes must be positive"))
 	}
 	if c.Now == nil {
 		errs = append(errs, errors.New("a clock (Now) is required"))
+	}
+	if err := c.S3.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("gateway: config: %w", err)

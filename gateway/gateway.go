@@ -25,8 +25,13 @@ type Gateway struct {
 	follower *api.Follower
 	hc       *http.Client // to the targets' control endpoints
 	proxy    *httputil.ReverseProxy
+	raw      *rawConns // proxy mode's GETs (proxy_get.go)
 	handler  http.Handler
 	signer   atomic.Pointer[keyedSigner]
+	tel      *telemetryState // metrics.go
+	draining atomic.Bool     // drain.go
+	// keyRefresh is when an unknown S3 access key last made the gateway ask meta (s3.go).
+	keyRefresh atomic.Int64
 }
 
 // keyedSigner is the signer of one signing key, kept until the cluster's key changes.
@@ -59,6 +64,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		hc:       hc,
 	}
 	g.proxy = g.newProxy()
+	g.raw = newRawConns()
 	g.handler = g.routes()
 	return g, nil
 }
@@ -69,6 +75,8 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 // Run listens, joins meta as a gateway (retrying until meta answers), heartbeats, follows
 // epochs and serves until ctx ends; then it shuts the server down gracefully.
 func (g *Gateway) Run(ctx context.Context) error {
+	ctx, stopDrain := g.drainFirst(ctx) // drain.go: drain before the server stops
+	defer stopDrain()
 	ln := g.cfg.Listener
 	if ln == nil {
 		var err error
@@ -111,7 +119,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return nil
 	})
 	eg.Go(func() error { return g.membership(ectx, node) })
+	eg.Go(func() error { return g.serveControl(ectx) })
 	err := eg.Wait()
+	g.raw.close()
 	g.log.Info("stopped")
 	return err
 }

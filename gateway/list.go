@@ -65,7 +65,7 @@ func (g *Gateway) listObjects(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	targets := v.Snap.ActiveTargets()
+	targets := listTargets(v.Snap) // http_jobs.go: also those a rebalance drains
 	if len(targets) == 0 {
 		return fmt.Errorf("gateway: list %s: %w", name, meta.ErrNoTargets)
 	}

@@ -35,8 +35,9 @@ type targetPage struct {
 
 // mergePages merges targets' sorted pages into one page of at most limit entries with names
 // after start that have prefix, in byte order, each name once. A name several targets hold (an
-// object in transit between owners) comes from its owner at the current epoch (owner(name)
-// returns its ID) or else from the copy with the highest version, then the newest mtime.
+// object in transit between owners during a rebalance) comes from the copy with the highest
+// version, then the newest mtime, then the one at its owner at the current epoch (owner(name)
+// returns its ID): the copy a GET returns.
 //
 // A target that answered a full page (non-empty next token) knows nothing past its last name,
 // so the merge stops there: no name is skipped on the next page, which starts after the last
@@ -98,7 +99,7 @@ type candidate struct {
 	entry  api.ObjectEntry
 }
 
-// pick chooses among copies of one name: the owner's, else the highest version, else the newest,
+// pick chooses among copies of one name: the highest version, else the newest, else the owner's,
 // else the lowest target ID (so the answer does not depend on arrival order).
 func pick(cs []candidate, ownerID string) api.ObjectEntry {
 	best := cs[0]
@@ -111,14 +112,14 @@ func pick(cs []candidate, ownerID string) api.ObjectEntry {
 }
 
 func better(a, b candidate, ownerID string) bool {
-	if ao, bo := a.target == ownerID, b.target == ownerID; ao != bo {
-		return ao
-	}
 	if c := cmp.Compare(a.entry.Version, b.entry.Version); c != 0 {
 		return c > 0
 	}
 	if c := cmp.Compare(a.entry.Mtime, b.entry.Mtime); c != 0 {
 		return c > 0
+	}
+	if ao, bo := a.target == ownerID, b.target == ownerID; ao != bo {
+		return ao
 	}
 	return a.target < b.target
 }

@@ -183,8 +183,8 @@ func TestMergePagesPicksCopy(t *testing.T) {
 		owner string
 		want  int64
 	}{
-		{"owner wins over a higher version", "t1", 1},
-		{"else the highest version, then the newest", "", 3},
+		{"the highest version, then the newest, wins over the owner's", "t1", 3},
+		{"the highest version, then the newest", "", 3},
 		{"owner without the name does not matter", "t9", 3},
 	}
 	for _, tt := range tests {

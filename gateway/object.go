@@ -43,11 +43,14 @@ func (g *Gateway) object(c echo.Context) error {
 		ttl = defaultRedirectTTL
 	}
 	q := r.URL.Query()
-	rt, err := routeObject(v, s, r.Method, b, object, targetQuery(q), g.cfg.Now().Add(ttl))
+	rt, err := routeObject(v, s, r.Method, b, object, withRequestID(targetQuery(q), c), g.cfg.Now().Add(ttl))
 	if err != nil {
 		return err
 	}
-	if proxy, _ := strconv.ParseBool(q.Get("proxy")); proxy || g.cfg.Proxy {
+	// A client that asks for the redirect only (api.HeaderRedirectOnly: the Go client's PUTs,
+	// sent without their body) gets it in proxy mode too.
+	proxy, _ := strconv.ParseBool(q.Get("proxy"))
+	if (proxy || g.cfg.Proxy) && r.Header.Get(api.HeaderRedirectOnly) == "" {
 		u, err := url.Parse(rt.URL)
 		if err != nil {
 			return fmt.Errorf("gateway: target URL %q: %w", rt.URL, err)
@@ -63,6 +66,10 @@ func (g *Gateway) object(c echo.Context) error {
 		// comes back on the answer (ModifyResponse, ErrorHandler).
 		w := c.Response().Writer
 		w.Header().Del(api.HeaderRequestID)
+		if r.Method == http.MethodGet {
+			g.proxyGet(w, r, u) // zero-copy (proxy_get.go)
+			return nil
+		}
 		g.proxy.ServeHTTP(w, r)
 		return nil
 	}
@@ -129,6 +136,7 @@ func (g *Gateway) newProxy() *httputil.ReverseProxy {
 	// "Expect: 100-continue" keeps its body when the target refuses the request (421, 403).
 	tr.ExpectContinueTimeout = api.ExpectContinueTimeout
 	return &httputil.ReverseProxy{
+		BufferPool: proxyBuffers{}, // proxy_get.go
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			u := pr.In.Context().Value(proxyKey{}).(*proxyState).target
 			pr.Out.URL, pr.Out.Host = u, ""

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,11 +25,15 @@ func (g *Gateway) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = g.writeError
+	e.Pre(g.s3Entry) // the S3 API: every path outside /v1/ (s3.go)
 	e.Use(requestID)
+	g.installTelemetry(e) // metrics.go
+	e.Use(g.drainGate)    // drain.go
 
 	e.GET("/v1/health", g.health)
 	e.GET("/v1/cluster", g.cluster)
 	e.POST("/v1/cluster/nodes/:id/state", g.setNodeState)
+	g.jobRoutes(e) // http_jobs.go
 
 	e.GET("/v1/buckets", g.listBuckets)
 	e.PUT("/v1/buckets/:bucket", g.createBucket)
@@ -76,17 +81,29 @@ func (g *Gateway) writeError(err error, c echo.Context) {
 	api.WriteError(c.Response(), r, err)
 }
 
-// requestID gives every request an ID, in the answer and (for targets, in proxy mode) in the
-// request's own headers.
+// requestID gives every request an ID (the client's own Ais-Request-Id if it is a valid one),
+// in the answer and (for targets, in proxy mode) in the request's own headers.
 func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
+		id := c.Request().Header.Get(api.HeaderRequestID)
+		if !api.ValidRequestID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
 		c.Response().Header().Set(api.HeaderRequestID, id)
 		c.Request().Header.Set(api.HeaderRequestID, id)
 		return next(c)
 	}
+}
+
+// withRequestID adds the request's ID to a target URL's query, so that a client following the
+// redirect carries it to the target.
+func withRequestID(q url.Values, c echo.Context) url.Values {
+	if id := c.Response().Header().Get(api.HeaderRequestID); id != "" {
+		q.Set(api.QueryRequestID, id)
+	}
+	return q
 }
 
 // health answers 200 once the gateway holds an epoch, 503 before.

@@ -57,6 +57,9 @@ type BucketProps struct {
 	Mirror     MirrorProps   `json:"mirror"`
 	EC         ECProps       `json:"ec"`
 	Access     AccessProps   `json:"access"`
+	// S3Versioning is the versioning status the S3 API reports ("", "Enabled" or
+	// "Suspended"); it is a status only: no object versions are kept for it.
+	S3Versioning string `json:"s3_versioning,omitempty"`
 }
 
 // ChecksumProps say how objects are checksummed.
@@ -116,6 +119,11 @@ func (p *BucketProps) Validate() error {
 	}
 	if p.EC.ObjSizeLimit < 0 {
 		return fmt.Errorf("%w: ec.objsize_limit must not be negative", ErrInvalidBucketProps)
+	}
+	switch p.S3Versioning {
+	case "", "Enabled", "Suspended":
+	default:
+		return fmt.Errorf("%w: s3_versioning %q: use Enabled or Suspended", ErrInvalidBucketProps, p.S3Versioning)
 	}
 	return nil
 }

@@ -21,6 +21,15 @@ type ClusterConfig struct {
 	// SigningKey (hex) signs redirect URLs from gateways to targets. Set once by the first
 	// leader; never shown by the public API.
 	SigningKey string `json:"signing_key,omitempty"`
+	// Rebalance tunes rebalance and resilver (docs/rebalance.md).
+	Rebalance RebalanceConfig `json:"rebalance,omitzero"`
+}
+
+// RebalanceConfig tunes the jobs that move objects between targets and mountpaths.
+type RebalanceConfig struct {
+	// Bandwidth caps the bytes per second one target sends for rebalance (and copies for
+	// resilver); 0 means no cap: disks and network set the pace.
+	Bandwidth int64 `json:"bandwidth,omitempty"`
 }
 
 // DefaultClusterConfig is the configuration of a new cluster.
@@ -41,6 +50,9 @@ func (c *ClusterConfig) Validate() error {
 	if c.NodeTimeout < 2*c.HeartbeatInterval {
 		return fmt.Errorf("%w: node_timeout (%s) must be at least twice heartbeat_interval (%s)",
 			ErrInvalidConfig, c.NodeTimeout, c.HeartbeatInterval)
+	}
+	if c.Rebalance.Bandwidth < 0 {
+		return fmt.Errorf("%w: rebalance.bandwidth must not be negative", ErrInvalidConfig)
 	}
 	return nil
 }

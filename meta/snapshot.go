@@ -10,6 +10,9 @@ type Snapshot struct {
 	Nodes   map[string]Node   `json:"nodes"`
 	Buckets map[string]Bucket `json:"buckets"` // by Bucket.Key()
 	Config  ClusterConfig     `json:"config"`
+	// Users and AccessKeys (by key ID, with secrets) serve the S3 API's authentication.
+	Users      map[string]User      `json:"users,omitempty"`
+	AccessKeys map[string]AccessKey `json:"access_keys,omitempty"`
 }
 
 // NewSnapshot returns the empty snapshot of a new cluster (epoch 0).
@@ -26,6 +29,18 @@ func (s *Snapshot) Clone() *Snapshot {
 	}
 	for k, b := range s.Buckets {
 		c.Buckets[k] = b
+	}
+	if s.Users != nil {
+		c.Users = make(map[string]User, len(s.Users))
+		for k, u := range s.Users {
+			c.Users[k] = u
+		}
+	}
+	if s.AccessKeys != nil {
+		c.AccessKeys = make(map[string]AccessKey, len(s.AccessKeys))
+		for k, a := range s.AccessKeys {
+			c.AccessKeys[k] = a
+		}
 	}
 	return c
 }
@@ -74,5 +89,9 @@ func (s *Snapshot) ActiveTargets() []Node {
 func (s *Snapshot) Public() *Snapshot {
 	c := s.Clone()
 	c.Config.SigningKey = ""
+	for id, k := range c.AccessKeys {
+		k.Secret = ""
+		c.AccessKeys[id] = k
+	}
 	return c
 }

@@ -43,7 +43,13 @@ func (s *Server) createBucket(c echo.Context) error {
 	if _, err := meta.DefaultBucketProps().Patch(doc); err != nil {
 		return fmt.Errorf("metasrv: create bucket %s: %w", name, err)
 	}
-	r, err := result(s.propose(raftfsm.Command{Op: raftfsm.OpBucketCreate, Provider: meta.ProviderAIS, Bucket: name, Patch: doc}))
+	owner := c.QueryParam("owner") // the S3 user that creates it (docs/s3.md)
+	if owner != "" {
+		if err := meta.ValidateUserName(owner); err != nil {
+			return fmt.Errorf("metasrv: create bucket %s: owner: %w", name, err)
+		}
+	}
+	r, err := result(s.propose(raftfsm.Command{Op: raftfsm.OpBucketCreate, Provider: meta.ProviderAIS, Bucket: name, Owner: owner, Patch: doc}))
 	if err != nil {
 		return err
 	}

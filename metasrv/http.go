@@ -24,6 +24,7 @@ func (s *Server) router() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.httpError
 	e.Use(s.recoverer)
+	s.installTelemetry(e) // metrics.go: /metrics, pprof
 
 	e.GET("/v1/health", s.health)
 	e.GET("/v1/cluster", s.cluster)
@@ -40,11 +41,19 @@ func (s *Server) router() *echo.Echo {
 	e.POST("/v1/meta/nodes/:id/state", s.onLeader(s.setNodeState))
 	e.DELETE("/v1/meta/nodes/:id", s.onLeader(s.removeNode))
 	e.GET("/v1/meta/config", s.config)
+	e.GET("/v1/meta/backup", s.onLeader(s.backup)) // backup.go
 	e.PATCH("/v1/meta/config", s.onLeader(s.patchConfig))
 
 	e.POST("/v1/meta/leases", s.onLeader(s.grantLease))
 	e.POST("/v1/meta/leases/:job/renew", s.onLeader(s.renewLease))
 	e.DELETE("/v1/meta/leases/:job", s.onLeader(s.releaseLease))
+
+	e.GET("/v1/meta/users", s.readable(s.listUsers))
+	e.POST("/v1/meta/users", s.onLeader(s.createUser))
+	e.DELETE("/v1/meta/users/:name", s.onLeader(s.deleteUser))
+	e.GET("/v1/meta/keys", s.readable(s.listKeys))
+	e.POST("/v1/meta/keys", s.onLeader(s.createKey))
+	e.DELETE("/v1/meta/keys/:id", s.onLeader(s.deleteKey))
 	return e
 }
 

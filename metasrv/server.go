@@ -35,6 +35,7 @@ type Server struct {
 	// closing is closed when Run starts shutting down; it ends epoch long-polls.
 	closing chan struct{}
 	mon     *monitor
+	tel     *telemetryState // metrics.go
 }
 
 // New opens (or creates) the member's state in cfg.Dir, starts its Raft instance and

@@ -16,7 +16,12 @@ import (
 //   - 1 (2026-11-25): JSON body of Command; ops node.join, node.state, node.remove,
 //     bucket.create, bucket.destroy, bucket.props, config.set, config.init_key, lease.grant,
 //     lease.renew, lease.release.
-const CommandVersion byte = 1
+//   - 2 (2026-11-26): ops user.create, user.delete, key.create, key.delete; fields user,
+//     access_key, key_id. Version 1 commands still decode (they are a subset).
+const CommandVersion byte = 2
+
+// minCommandVersion is the oldest command version this binary still applies.
+const minCommandVersion byte = 1
 
 // Op names a command.
 type Op string
@@ -33,12 +38,17 @@ const (
 	OpLeaseGrant    Op = "lease.grant"     // Lease: JobID, Kind, Holder, TTL
 	OpLeaseRenew    Op = "lease.renew"     // Lease: JobID, Holder, Token, TTL
 	OpLeaseRelease  Op = "lease.release"   // Lease: JobID, Holder
+	OpUserCreate    Op = "user.create"     // User
+	OpUserDelete    Op = "user.delete"     // User: the user and its access keys
+	OpKeyCreate     Op = "key.create"      // AccessKey (ID, Secret, User; the user is created if new)
+	OpKeyDelete     Op = "key.delete"      // KeyID
 )
 
 func (o Op) known() bool {
 	switch o {
 	case OpNodeJoin, OpNodeState, OpNodeRemove, OpBucketCreate, OpBucketDestroy, OpBucketProps,
-		OpConfigSet, OpConfigInitKey, OpLeaseGrant, OpLeaseRenew, OpLeaseRelease:
+		OpConfigSet, OpConfigInitKey, OpLeaseGrant, OpLeaseRenew, OpLeaseRelease,
+		OpUserCreate, OpUserDelete, OpKeyCreate, OpKeyDelete:
 		return true
 	}
 	return false
@@ -66,6 +76,12 @@ type Command struct {
 
 	Key   string     `json:"key,omitempty"`
 	Lease *LeaseArgs `json:"lease,omitempty"`
+
+	// User names a user; AccessKey is a new key pair (its randomness drawn by the proposer);
+	// KeyID names a key to delete.
+	User      string          `json:"user,omitempty"`
+	AccessKey *meta.AccessKey `json:"access_key,omitempty"`
+	KeyID     string          `json:"key_id,omitempty"`
 }
 
 // LeaseArgs are the arguments of the lease commands.
@@ -94,8 +110,8 @@ func Decode(data []byte) (Command, error) {
 	if len(data) == 0 {
 		return c, fmt.Errorf("raftfsm: empty command")
 	}
-	if data[0] != CommandVersion {
-		return c, fmt.Errorf("raftfsm: command version %d; this binary knows %d", data[0], CommandVersion)
+	if data[0] < minCommandVersion || data[0] > CommandVersion {
+		return c, fmt.Errorf("raftfsm: command version %d; this binary knows %d to %d", data[0], minCommandVersion, CommandVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data[1:]))
 	dec.DisallowUnknownFields()

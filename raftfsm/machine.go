@@ -32,6 +32,8 @@ type Result struct {
 	Node    *meta.Node
 	Bucket  *meta.Bucket
 	Lease   *meta.Lease
+	User    *meta.User
+	Key     *meta.AccessKey // with its secret: only the proposer answers with it
 }
 
 // View returns the published snapshot. Callers must not change it.
@@ -85,6 +87,14 @@ func (m *Machine) ApplyCommand(index uint64, c Command) Result {
 		r = m.leaseRenew(c)
 	case OpLeaseRelease:
 		r = m.leaseRelease(c)
+	case OpUserCreate:
+		r = m.userCreate(c)
+	case OpUserDelete:
+		r = m.userDelete(c)
+	case OpKeyCreate:
+		r = m.keyCreate(c)
+	case OpKeyDelete:
+		r = m.keyDelete(c)
 	default:
 		panic(fmt.Sprintf("raftfsm: apply index %d: unknown op %q", index, c.Op))
 	}

@@ -44,8 +44,24 @@ type Config struct {
 	// HeartbeatInterval is used until the first epoch brings the cluster's
 	// config.heartbeat_interval.
 	HeartbeatInterval time.Duration
-	// ShutdownTimeout bounds the graceful shutdown of the listeners.
+	// ShutdownTimeout bounds the graceful shutdown of the listeners, and before it the drain
+	// (drain.go).
 	ShutdownTimeout time.Duration
+	// LeaveOnStop puts the target into maintenance when it is told to stop, so gateways send
+	// new requests elsewhere while it drains; it sets itself active again when it is back.
+	// Off, meta marks the silent target down after the node timeout.
+	LeaveOnStop bool
+	// MultipartExpiry is how long an S3 multipart upload may stay incomplete before its
+	// parts are removed (0: the default, 7 days).
+	MultipartExpiry time.Duration
+
+	// Rebalance tunes rebalance and resilver (rebalance_config.go).
+	Rebalance RebalanceConfig
+
+	// MountpathBandwidth, in bytes per second, caps the reads and writes of each mountpath
+	// (0: no cap). It is a test mode that stands in for disks of a known speed, to measure how
+	// throughput scales with targets on one machine (NewThrottledFS, docs/performance.md).
+	MountpathBandwidth int64
 
 	// Clock, FS and HTTPClient default to the real ones when nil.
 	Clock      Clock
@@ -60,6 +76,9 @@ func DefaultConfig() Config {
 		EpochWait:         5 * time.Second,
 		HeartbeatInterval: 2 * time.Second,
 		ShutdownTimeout:   5 * time.Second,
+		LeaveOnStop:       true,
+		MultipartExpiry:   7 * 24 * time.Hour,
+		Rebalance:         DefaultRebalanceConfig(),
 		Clock:             realClock{},
 		FS:                OSFS{},
 	}
@@ -96,8 +115,14 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	if c.EpochWait <= 0 || c.HeartbeatInterval <= 0 || c.ShutdownTimeout <= 0 {
+	if err := c.Rebalance.Validate(); err != nil {
+		return err
+	}
+	if c.EpochWait <= 0 || c.HeartbeatInterval <= 0 || c.ShutdownTimeout <= 0 || c.MultipartExpiry < 0 {
 		return bad("durations must be positive")
+	}
+	if c.MountpathBandwidth < 0 {
+		return bad("mountpath bandwidth must not be negative")
 	}
 	return nil
 }

@@ -39,9 +39,11 @@ func newEcho(log *slog.Logger, listener string) *echo.Echo {
 		}
 		if status := api.StatusOf(err); status >= 500 {
 			log.Warn("request failed", "listener", listener, "method", r.Method, "path", r.URL.Path,
+				"request_id", r.Header.Get(api.HeaderRequestID),
 				"status", status, "err", err)
 		} else {
 			log.Debug("request refused", "listener", listener, "method", r.Method, "path", r.URL.Path,
+				"request_id", r.Header.Get(api.HeaderRequestID),
 				"status", status, "err", err)
 		}
 		api.WriteError(c.Response(), r, err)

@@ -64,7 +64,7 @@ func (s *Server) listObjects(c echo.Context) error {
 	out := api.ObjectList{Entries: make([]api.ObjectEntry, 0, len(ms))}
 	for i := range ms {
 		m := &ms[i]
-		e := api.ObjectEntry{Name: m.Name, Size: m.Size, Version: m.Version, Mtime: m.Mtime}
+		e := api.ObjectEntry{Name: m.Name, Size: m.Size, Version: m.Version, Mtime: m.Mtime, ETag: m.S3ETag()}
 		if len(m.Checksum) > 0 {
 			e.Checksum = m.ChecksumType + ":" + m.ChecksumHex()
 		}

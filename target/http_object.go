@@ -34,6 +34,12 @@ func (s *Server) object(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if done, err := s.beforeObject(c, view, b, name); done || err != nil {
+		return err // neighbor.go: an unsettled cluster's part of the request
+	}
+	if r.Method == http.MethodPost || s3Request(r) {
+		return s.s3Object(c, view, b, name) // s3_put.go
+	}
 	switch r.Method {
 	case http.MethodPut:
 		return s.putObject(c, view, b, name)

@@ -19,8 +19,8 @@ type ListArgs struct {
 
 // List returns this target's objects of bucket b whose names have the prefix and sort after
 // StartAfter, in byte order, at most Limit of them; more reports whether others remain. It
-// lists exactly what Open would find: files with a valid record of this bucket ID, on the
-// mountpath that HRW assigns to their name.
+// lists exactly what Open would find: files with a valid record of this bucket ID, once per
+// name (a resilver may have a name on two mountpaths for a moment; the newer copy counts).
 //
 // It walks every mountpath's bucket directory, skipping directories that cannot hold a
 // matching name and keeping only the Limit+1 smallest names, so memory stays bounded; the
@@ -33,7 +33,7 @@ func (s *Store) List(ctx context.Context, b *meta.Bucket, a ListArgs) (entries [
 		return nil, false, err
 	}
 	w := &lister{s: s, b: b, args: a, ctx: ctx}
-	for _, mp := range s.mps {
+	for _, mp := range s.walkMountpaths() {
 		w.mp = mp
 		if err := w.walk(bucketDir(mp, b.Provider, b.Name), "", false); err != nil {
 			return nil, false, fmt.Errorf("target: list %s: %w", b.Key(), err)
@@ -57,6 +57,7 @@ type lister struct {
 	ctx  context.Context
 	mp   string
 	top  maxHeap // the Limit+1 smallest matching names so far
+	seen map[string]*ObjectMeta
 }
 
 // wants reports whether a name passes the filters and would make the current page.
@@ -107,6 +108,9 @@ func (w *lister) walk(dir, rel string, hashed bool) error {
 				return err
 			}
 		case e.Type().IsRegular():
+			if name == dirObjName { // the object named by this directory (dirobj.go)
+				childRel = rel
+			}
 			if !childHashed && !w.wants(childRel) {
 				continue
 			}
@@ -133,13 +137,22 @@ func (w *lister) consider(path, rel string) {
 	if r, _ := objectRelPath(m.Name); r != rel {
 		return
 	}
-	if meta.Mountpath(meta.ObjectKey(w.b.Key(), m.Name), w.s.mps) != w.mp {
+	m.Custom = listCustom(m.Custom)
+	// During a resilver an object may sit on two mountpaths for a moment (or on one that is not
+	// its HRW mountpath, which Open also reads): list it once, the newer copy.
+	if old, ok := w.seen[m.Name]; ok {
+		if newerCopy(m.Version, m.Mtime, old) {
+			*old = *m
+		}
 		return
 	}
-	m.Custom = nil
+	if w.seen == nil {
+		w.seen = map[string]*ObjectMeta{}
+	}
 	heap.Push(&w.top, m)
+	w.seen[m.Name] = m
 	if w.top.Len() > w.args.Limit+1 {
-		heap.Pop(&w.top)
+		delete(w.seen, heap.Pop(&w.top).(*ObjectMeta).Name)
 	}
 }
 

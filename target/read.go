@@ -29,13 +29,22 @@ func (s *Store) Open(b *meta.Bucket, name string) (*Object, error) {
 	fail := func(err error) (*Object, error) {
 		return nil, fmt.Errorf("target: open %s/%s: %w", b.Key(), name, err)
 	}
-	_, path, err := s.locate(b, name)
+	mp, path, err := s.locate(b, name)
 	if err != nil {
 		return fail(err)
 	}
 	f, err := s.fs.Open(path)
+	if err == nil {
+		if fi, serr := f.Stat(); serr == nil && fi.IsDir() { // the object is path/dirObjName (dirobj.go)
+			_ = f.Close()
+			f, err = s.fs.Open(path + "/" + dirObjName)
+		}
+	}
 	if err != nil {
 		if notFoundErr(err) {
+			if o := s.openElsewhere(b, name, mp); o != nil { // mountpath.go: a resilver has not moved it yet
+				return o, nil
+			}
 			return fail(meta.ErrObjectNotFound)
 		}
 		return fail(err)
@@ -108,6 +117,7 @@ func (s *Store) Delete(b *meta.Bucket, name string, fsync bool) error {
 	if err != nil {
 		return fail(err)
 	}
+	path = s.dirObjectPath(path) // dirobj.go
 	mu := s.lock(b, name)
 	mu.Lock()
 	err = func() error {
@@ -134,6 +144,9 @@ func (s *Store) Delete(b *meta.Bucket, name string, fsync bool) error {
 		return s.fs.Remove(path)
 	}()
 	mu.Unlock()
+	if s.removeElsewhere(b, name, mp, fsync) && errors.Is(err, meta.ErrObjectNotFound) { // mountpath.go
+		return nil
+	}
 	if err != nil {
 		return fail(err)
 	}

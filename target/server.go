@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/aisfoundry/ais/api"
+	"github.com/aisfoundry/ais/jobs"
 	"github.com/aisfoundry/ais/meta"
 )
 
@@ -35,6 +37,16 @@ type Server struct {
 
 	ready chan struct{} // closed once Run has bound the listeners
 	node  meta.Node     // what Run registers; set before ready is closed
+
+	tel  *telemetryState // metrics, request IDs, pprof (metrics.go)
+	back chan struct{}   // closed once a target that left for maintenance is active again (drain.go)
+
+	// Jobs, rebalance and decommission (rebalance_wiring.go).
+	jobs      *jobs.Registry
+	reb       *rebalancer
+	leaving   atomic.Bool // removing itself from the cluster map: never join again
+	left      chan struct{}
+	leaveOnce sync.Once
 }
 
 type signerEntry struct {
@@ -51,6 +63,12 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.FS == nil {
 		cfg.FS = def.FS
+	}
+	if cfg.MountpathBandwidth > 0 {
+		cfg.FS = NewThrottledFS(cfg.FS, cfg.Mountpaths, cfg.MountpathBandwidth, cfg.Clock)
+	}
+	if cfg.MultipartExpiry == 0 {
+		cfg.MultipartExpiry = def.MultipartExpiry
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -82,11 +100,16 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	for _, m := range []string{http.MethodPut, http.MethodGet, http.MethodHead, http.MethodDelete} {
 		s.public.Add(m, "/v1/objects/:bucket/*", s.object)
 	}
+	s.public.Add(http.MethodPost, "/v1/objects/:bucket/*", s.s3Post) // S3 multipart (mpu_http.go)
 	s.control = newEcho(log, "control")
 	s.control.GET("/v1/health", s.health)
 	s.control.GET("/v1/internal/objects/:bucket", s.listObjects)
+	s.control.GET("/v1/internal/uploads/:bucket", s.listUploads)
 	s.data = newEcho(log, "data")
 	s.data.GET("/v1/health", s.health)
+	s.back = make(chan struct{})
+	s.installTelemetry()
+	s.initJobs()
 	return s, nil
 }
 
@@ -131,6 +154,8 @@ func (s *Server) onNewEpoch(_, cur *api.View) {
 // Run binds the listeners, joins the cluster, heartbeats and follows epochs until ctx ends,
 // then shuts the listeners down gracefully. It returns nil after a clean stop.
 func (s *Server) Run(ctx context.Context) error {
+	ctx, stopDrain := s.drainFirst(ctx) // drain.go: drain before the listeners stop
+	defer stopDrain()
 	var lc net.ListenConfig
 	type lis struct {
 		name string
@@ -184,7 +209,12 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { s.follower.Run(gctx); return nil })
 	g.Go(func() error { s.membership(gctx, node); return nil })
 	g.Go(func() error { s.janitor(gctx); return nil })
+	s.runJobs(gctx, g) // rebalance_wiring.go
+	g.Go(func() error { s.uploadJanitor(gctx); return nil })
 	err := g.Wait()
+	if errors.Is(err, errLeft) {
+		err = nil
+	}
 	s.log.Info("target stopped")
 	return err
 }

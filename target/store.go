@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,10 +22,14 @@ import (
 
 // Store keeps objects on a target's mountpaths. It is safe for concurrent use.
 type Store struct {
-	fs  FS
-	mps []string
-	now func() time.Time
-	log *slog.Logger
+	fs       FS
+	mpset    atomic.Pointer[mountpathSet] // mountpaths in use and being drained (mountpath.go)
+	mpchange sync.Mutex                   // serializes changes of mpset
+	now      func() time.Time
+	log      *slog.Logger
+	// versionFloor, if set, is asked before a new version is counted (not for copies): the
+	// highest version of the object elsewhere in the cluster (neighbor.go).
+	versionFloor func(ctx context.Context, b *meta.Bucket, name string) uint64
 
 	// locks serialize the metadata update and rename of one object (striped by name hash);
 	// nobody holds one while a body streams.
@@ -36,6 +41,8 @@ type Store struct {
 		verified map[string]uint64
 	}
 	bufs sync.Pool // *[]byte of bufSize
+
+	uploads uploadLocks // multipart uploads (mpu.go)
 }
 
 // bufSize is the size of the pooled buffers that bodies stream through.
@@ -62,10 +69,11 @@ func OpenStore(fsys FS, mountpaths []string, now func() time.Time, log *slog.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{fs: fsys, mps: append([]string(nil), mountpaths...), now: now, log: log}
+	s := &Store{fs: fsys, now: now, log: log}
+	s.mpset.Store(&mountpathSet{active: append([]string(nil), mountpaths...)})
 	s.bmu.verified = map[string]uint64{}
 	s.bufs.New = func() any { b := make([]byte, bufSize); return &b }
-	for _, mp := range s.mps {
+	for _, mp := range mountpaths {
 		if err := s.prepare(mp); err != nil {
 			return nil, fmt.Errorf("target: mountpath %s: %w", mp, err)
 		}
@@ -117,7 +125,7 @@ func (s *Store) probeXattr(mp string) error {
 }
 
 // Mountpaths returns the store's mountpaths.
-func (s *Store) Mountpaths() []string { return append([]string(nil), s.mps...) }
+func (s *Store) Mountpaths() []string { return append([]string(nil), s.mountpaths()...) }
 
 func (s *Store) lock(b *meta.Bucket, name string) *sync.Mutex {
 	h := xxhash.Sum64String(meta.ObjectKey(b.Key(), name))
@@ -129,7 +137,7 @@ func (s *Store) putBuf(b *[]byte) { s.bufs.Put(b) }
 
 // locate returns the mountpath and the file of an object.
 func (s *Store) locate(b *meta.Bucket, name string) (mp, path string, err error) {
-	mp = meta.Mountpath(meta.ObjectKey(b.Key(), name), s.mps)
+	mp = meta.Mountpath(meta.ObjectKey(b.Key(), name), s.mountpaths())
 	path, err = objectPath(mp, b, name)
 	return mp, path, err
 }
@@ -229,7 +237,7 @@ func (s *Store) SyncBuckets(snap *meta.Snapshot) (int, error) {
 	defer s.bmu.Unlock()
 	trashed := 0
 	var errs []error
-	for _, mp := range s.mps {
+	for _, mp := range s.walkMountpaths() {
 		root := mp + "/@" + string(meta.ProviderAIS)
 		ents, err := s.fs.ReadDir(root)
 		if err != nil {
@@ -263,7 +271,7 @@ func (s *Store) SyncBuckets(snap *meta.Snapshot) (int, error) {
 // EmptyTrash deletes everything in the trash of every mountpath.
 func (s *Store) EmptyTrash(ctx context.Context) error {
 	var errs []error
-	for _, mp := range s.mps {
+	for _, mp := range s.walkMountpaths() {
 		dir := mp + "/" + trashDir
 		ents, err := s.fs.ReadDir(dir)
 		if err != nil {

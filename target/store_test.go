@@ -276,39 +276,62 @@ func TestNamesCannotEscape(t *testing.T) {
 	}
 }
 
+// TestFileDirectoryConflicts: "a" and "a/b" both exist; the object whose path is a directory
+// lives in it under dirObjName (dirobj.go), whichever came first.
 func TestFileDirectoryConflicts(t *testing.T) {
 	mps := tempMountpaths(t, 1)
 	s := openTestStore(t, mps)
 	b := testBucket("bkt", 1, "")
 	mustPut(t, s, b, "a", "file a")
-	_, err := s.Put(context.Background(), PutArgs{Bucket: b, Epoch: 1, Name: "a/b", Body: strings.NewReader("x"), Size: 1})
-	if !errors.Is(err, meta.ErrInvalidObjectName) {
-		t.Fatalf("put a/b over file a: got %v, want ErrInvalidObjectName", err)
-	}
+	mustPut(t, s, b, "a/b", "file a/b") // moves "a" into the directory a
 	mustPut(t, s, b, "d/e/f", "deep")
-	_, err = s.Put(context.Background(), PutArgs{Bucket: b, Epoch: 1, Name: "d/e", Body: strings.NewReader("x"), Size: 1})
-	if !errors.Is(err, meta.ErrInvalidObjectName) {
-		t.Fatalf("put d/e over directory: got %v, want ErrInvalidObjectName", err)
+	mustPut(t, s, b, "d/e", "file d/e") // lands in the directory d/e
+	mustPut(t, s, b, "d/e", "file d/e, version 2")
+	for name, want := range map[string]string{"a": "file a", "a/b": "file a/b", "d/e/f": "deep", "d/e": "file d/e, version 2"} {
+		if got, m := mustRead(t, s, b, name); got != want || m.Name != name {
+			t.Fatalf("%s: %q (record %q), want %q", name, got, m.Name, want)
+		}
 	}
-	if _, err := s.Open(b, "d/e"); !errors.Is(err, meta.ErrObjectNotFound) {
-		t.Fatalf("open a directory: got %v", err)
+	if _, m := mustRead(t, s, b, "d/e"); m.Version != 2 {
+		t.Fatalf("d/e has version %d, want 2", m.Version)
 	}
-	if _, err := s.Open(b, "a/b"); !errors.Is(err, meta.ErrObjectNotFound) {
+	if e := entries(t, mps[0]+"/@ais/bkt/a"); fmt.Sprint(e) != fmt.Sprint([]string{"b", dirObjName}) {
+		t.Fatalf("directory a holds %q", e)
+	}
+	ms, more, err := s.List(context.Background(), b, ListArgs{Limit: 100})
+	if err != nil || more {
+		t.Fatal(err, more)
+	}
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
+	}
+	if fmt.Sprint(names) != "[a a/b d/e d/e/f]" {
+		t.Fatalf("listing %v", names)
+	}
+	if ms, _, _ := s.List(context.Background(), b, ListArgs{Prefix: "d/e", StartAfter: "d/e", Limit: 100}); len(ms) != 1 || ms[0].Name != "d/e/f" {
+		t.Fatalf("listing after d/e: %v", ms)
+	}
+	if _, err := s.Open(b, "a/b/c"); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Fatalf("open below a file: got %v", err)
 	}
-	// Deleting d/e/f prunes the empty directories, so d/e can be an object now.
-	if err := s.Delete(b, "d/e/f", true); err != nil {
+	// Deleting the escaped object, then the rest, prunes every directory.
+	if err := s.Delete(b, "d/e", true); err != nil {
 		t.Fatal(err)
 	}
-	if e := entries(t, mps[0]+"/@ais/bkt"); fmt.Sprint(e) != "[a]" {
-		t.Fatalf("bucket dir holds %v after delete", e)
+	if got, _ := mustRead(t, s, b, "d/e/f"); got != "deep" {
+		t.Fatalf("d/e/f after deleting d/e: %q", got)
 	}
-	mustPut(t, s, b, "d/e", "now a file")
-	if err := s.Delete(b, "d/e", false); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"d/e/f", "a/b", "a"} {
+		if err := s.Delete(b, name, false); err != nil {
+			t.Fatalf("delete %s: %v", name, err)
+		}
+		if err := s.Delete(b, name, false); !errors.Is(err, meta.ErrObjectNotFound) {
+			t.Fatalf("second delete of %s: got %v", name, err)
+		}
 	}
-	if err := s.Delete(b, "d/e", false); !errors.Is(err, meta.ErrObjectNotFound) {
-		t.Fatalf("second delete: got %v", err)
+	if e := entries(t, mps[0]+"/@ais/bkt"); len(e) != 0 {
+		t.Fatalf("bucket dir holds %v after deleting everything", e)
 	}
 }
 

@@ -33,6 +33,25 @@ type PutArgs struct {
 	Size int64
 	// Want is the client's checksum, checked against the body; Type "" means none was sent.
 	Want Checksum
+
+	// The S3 API's additions (s3_put.go). Extra are more hashes fed in the same pass as the
+	// bucket checksum (an MD5 for the ETag, an S3 checksum). Custom is the record's custom
+	// metadata. Finish, if set, sees the record once the whole body is in and may complete
+	// its Custom; an error refuses the write. Guard, if set, sees the record of the object
+	// now stored (nil if none) under the object's lock just before the rename; an error
+	// refuses the write (conditional PUT).
+	Extra  []hash.Hash
+	Custom map[string]string
+	Finish func(rec *ObjectMeta) error
+	Guard  func(cur *ObjectMeta) error
+
+	// Copies of an object made by rebalance, resilver or a fetch from a neighbour keep the
+	// source's version and mtime (KeepVersion, KeepMtime; a Guard decides whether the copy may
+	// replace what is stored). BaseVersion makes a new version count up from at least it: the
+	// highest version another target still holds during a rebalance (rebalance_store.go).
+	KeepVersion uint64
+	KeepMtime   int64
+	BaseVersion uint64
 }
 
 // Put writes an object with the write protocol: the body streams into a work file on the
@@ -50,6 +69,7 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	if err != nil {
 		return fail(err)
 	}
+	path = s.dirObjectPath(path) // dirobj.go
 	typ := b.Props.Checksum.Type
 	if typ == "" {
 		typ = meta.ChecksumHighway
@@ -73,6 +93,7 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 		}
 		hashes = append(hashes, wantHash)
 	}
+	hashes = append(hashes, a.Extra...)
 
 	work := mp + "/" + workDir + "/" + randomHex(12)
 	f, err := s.fs.Create(work)
@@ -104,12 +125,21 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 				meta.ErrBadDigest, a.Want.Type, got, a.Want.Value))
 		}
 	}
+	rec.Custom = a.Custom
+	if a.KeepMtime != 0 {
+		rec.Mtime = a.KeepMtime
+	}
+	if a.Finish != nil {
+		if err := a.Finish(rec); err != nil {
+			return fail(err)
+		}
+	}
 
 	if err := s.ensureBucketDir(mp, b, a.Epoch); err != nil {
 		return fail(err)
 	}
 	root := bucketDir(mp, b.Provider, b.Name)
-	created, err := s.makeParent(filepath.Dir(path), root)
+	created, err := s.makeParentEscaping(b, filepath.Dir(path), root)
 	if err != nil {
 		return fail(placeErr(name, err))
 	}
@@ -117,14 +147,22 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	// Write the record and sync outside the lock with a guessed version; fix it under the
 	// lock in the rare case another writer renamed in between.
 	fsync := b.Props.Write.Fsync
-	rec.Version = s.currentVersion(path, b, name) + 1
+	if a.KeepVersion == 0 && s.versionFloor != nil {
+		a.BaseVersion = max(a.BaseVersion, s.versionFloor(ctx, b, name))
+	}
+	rec.Version = a.nextVersion(s.currentVersion(path, b, name))
 	if err := s.writeRecord(f, rec, fsync); err != nil {
 		return fail(err)
 	}
 	mu := s.lock(b, name)
 	mu.Lock()
 	err = func() error {
-		if v := s.currentVersion(path, b, name) + 1; v != rec.Version {
+		if a.Guard != nil {
+			if err := a.Guard(s.currentMeta(path, b, name)); err != nil {
+				return err
+			}
+		}
+		if v := a.nextVersion(s.currentVersion(path, b, name)); v != rec.Version {
 			rec.Version = v
 			if err := s.writeRecord(f, rec, fsync); err != nil {
 				return err
@@ -132,6 +170,10 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 		}
 		for attempt := 0; ; attempt++ {
 			err := s.fs.Rename(work, path)
+			if errors.Is(err, syscall.EISDIR) && !isDirObject(path) {
+				path += "/" + dirObjName // a directory took the name meanwhile (dirobj.go)
+				continue
+			}
 			if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 2 {
 				return err
 			}

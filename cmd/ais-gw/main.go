@@ -3,26 +3,39 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/aisfoundry/ais/cmd/internal/daemon"
 	"github.com/aisfoundry/ais/gateway"
 )
 
 type cli struct {
+	Config      daemon.ConfigFile  `placeholder:"FILE" help:"Read flags from a TOML (.toml) or YAML (.yaml) file whose keys are the flag names (log-level = \"debug\"). Flags on the command line win."`
+	PrintConfig daemon.PrintConfig `name:"print-config" help:"Print the effective configuration (flags, config file, defaults) as a config file and exit."`
+
 	ID        string   `help:"Node ID of this gateway (letters, digits, '-', '_', '.'). Default: gw-HOST-PORT from --listen (the machine's host name when the host is empty or a wildcard)."`
 	Meta      []string `required:"" sep:"," placeholder:"URL" help:"HTTP URL of a meta member; repeat the flag or separate with commas."`
-	Listen    string   `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address of the public API."`
+	Listen    string   `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address of the public API (also serves /metrics)."`
 	PublicURL string   `name:"public-url" placeholder:"URL" help:"URL advertised to the cluster. Default: http:// and the --listen address."`
+	Control   string   `placeholder:"HOST:PORT" help:"Address of an operators' listener with /v1/health, /metrics and /debug/pprof/. Default: none (pprof is never served on the public port)."`
 	Proxy     bool     `help:"Stream object data through the gateway instead of redirecting clients to targets."`
-	LogLevel  string   `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
-	LogFormat string   `default:"text" enum:"text,json" help:"Log format: text or json."`
+
+	S3Redirect bool   `name:"s3-redirect" help:"S3 API: answer GetObject and HeadObject with 307 to the owning target (for clients that follow redirects) instead of streaming through the gateway."`
+	S3Domain   string `name:"s3-domain" placeholder:"DOMAIN" help:"S3 API: serve virtual-host style requests to BUCKET.s3.DOMAIN (path style always works)."`
+	S3Region   string `name:"s3-region" default:"us-east-1" help:"S3 API: the region reported to clients and accepted in CreateBucket."`
+
+	DrainWait       time.Duration `name:"drain-wait" default:"0s" help:"On SIGTERM, how long to keep serving with /v1/health answering 503 (so a load balancer takes the gateway out) before the server stops. Set it to the load balancer's health check interval times its failure threshold."`
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"10s" help:"After the drain, the longest wait for requests in flight to finish."`
+
+	LogLevel  string `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogFormat string `default:"text" enum:"text,json" help:"Log format: text or json."`
 }
 
 func main() {
@@ -35,7 +48,7 @@ func main() {
 }
 
 func run(c cli) error {
-	log, err := newLogger(c.LogLevel, c.LogFormat)
+	log, err := daemon.NewLogger(os.Stderr, c.LogLevel, c.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -49,26 +62,20 @@ func run(c cli) error {
 	cfg.MetaURLs = c.Meta
 	cfg.Listen = c.Listen
 	cfg.PublicURL = c.PublicURL
+	cfg.ControlListen = c.Control
 	cfg.Proxy = c.Proxy
+	cfg.S3.Redirect, cfg.S3.Domain, cfg.S3.Region = c.S3Redirect, c.S3Domain, c.S3Region
+	cfg.DrainWait = c.DrainWait
+	cfg.ShutdownTimeout = c.ShutdownTimeout
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return g.Run(ctx)
-}
-
-func newLogger(level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	return daemon.Serve(ctx, log, daemon.NewNotifier(os.Getenv("NOTIFY_SOCKET")),
+		daemon.WatchdogInterval(os.Getenv("WATCHDOG_USEC"), os.Getenv("WATCHDOG_PID"), os.Getpid()),
+		daemon.Service{Run: g.Run, WaitServing: g.WaitServing, Healthy: g.Healthy, Status: "serving as gateway " + c.ID})
 }
 
 // defaultID derives a node ID from the listen address: gw-HOST-PORT.

@@ -5,26 +5,37 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/aisfoundry/ais/cmd/internal/daemon"
 	"github.com/aisfoundry/ais/target"
 )
 
 type cli struct {
+	Config      daemon.ConfigFile  `placeholder:"FILE" help:"Read flags from a TOML (.toml) or YAML (.yaml) file whose keys are the flag names (log-level = \"debug\"). Flags on the command line win."`
+	PrintConfig daemon.PrintConfig `name:"print-config" help:"Print the effective configuration (flags, config file, defaults) as a config file and exit."`
+
 	ID        string   `help:"Node ID of this target (letters, digits, '-', '_', '.'). Default: the ID kept in <mountpath>/.ais/sys/node-id, or a new one that is then kept there."`
 	Meta      []string `required:"" sep:"," placeholder:"URL" help:"HTTP URL of a meta member; repeat the flag or separate with commas."`
 	Public    string   `default:"127.0.0.1:9080" placeholder:"HOST:PORT" help:"Address of the public listener (object data for clients, via gateway redirects)."`
-	Control   string   `default:"127.0.0.1:9081" placeholder:"HOST:PORT" help:"Address of the control listener (gateways and meta: listings, health)."`
+	Control   string   `default:"127.0.0.1:9081" placeholder:"HOST:PORT" help:"Address of the control listener (gateways and meta: listings, health; operators: /metrics, /debug/pprof/)."`
 	Data      string   `default:"127.0.0.1:9082" placeholder:"HOST:PORT" help:"Address of the data listener (target-to-target streams)."`
 	Mountpath []string `required:"" sep:"none" placeholder:"DIR" help:"Directory on one disk that holds objects (created if missing); repeat for each disk. The file system must keep user extended attributes."`
-	LogLevel  string   `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
-	LogFormat string   `default:"text" enum:"text,json" help:"Log format: text or json."`
+
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"10s" help:"On SIGTERM, the longest the target drains (leaves for maintenance, waits until no request arrives) and then waits for requests in flight to finish."`
+	MultipartExpiry time.Duration `name:"multipart-expiry" default:"168h" help:"S3 API: how long a multipart upload may stay incomplete before its parts are removed."`
+	LeaveOnStop     bool          `name:"leave-on-stop" default:"true" negatable:"" help:"On SIGTERM, put this target into maintenance first so gateways route new requests elsewhere; it sets itself active again when it is back. --no-leave-on-stop: just stop; meta marks it down after the node timeout."`
+
+	TestMountpathMiBps int64 `name:"test-mountpath-mibps" env:"AIS_TEST_MOUNTPATH_MIBPS" placeholder:"N" help:"Test mode: cap each mountpath's reads and writes at N MiB/s, standing in for disks of a known speed (docs/performance.md, scale-out). 0: no cap."`
+
+	LogLevel  string `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogFormat string `default:"text" enum:"text,json" help:"Log format: text or json."`
 }
 
 func main() {
@@ -37,7 +48,7 @@ func main() {
 }
 
 func run(c cli) error {
-	log, err := newLogger(c.LogLevel, c.LogFormat)
+	log, err := daemon.NewLogger(os.Stderr, c.LogLevel, c.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -45,6 +56,10 @@ func run(c cli) error {
 	cfg.ID = c.ID
 	cfg.MetaURLs = c.Meta
 	cfg.PublicAddr, cfg.ControlAddr, cfg.DataAddr = c.Public, c.Control, c.Data
+	cfg.MountpathBandwidth = c.TestMountpathMiBps << 20
+	cfg.ShutdownTimeout = c.ShutdownTimeout
+	cfg.LeaveOnStop = c.LeaveOnStop
+	cfg.MultipartExpiry = c.MultipartExpiry
 	for _, mp := range c.Mountpath {
 		abs, err := filepath.Abs(mp)
 		if err != nil {
@@ -58,17 +73,7 @@ func run(c cli) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return t.Run(ctx)
-}
-
-func newLogger(level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	return daemon.Serve(ctx, log, daemon.NewNotifier(os.Getenv("NOTIFY_SOCKET")),
+		daemon.WatchdogInterval(os.Getenv("WATCHDOG_USEC"), os.Getenv("WATCHDOG_PID"), os.Getpid()),
+		daemon.Service{Run: t.Run, WaitServing: t.WaitServing, Healthy: t.Healthy, Status: "serving as target " + t.ID()})
 }

@@ -13,7 +13,10 @@ import (
 
 // ShowCmd groups "ais show ...".
 type ShowCmd struct {
-	Cluster ShowClusterCmd `cmd:"" help:"Show meta members (leader marked), targets, gateways and the epoch."`
+	Cluster     ShowClusterCmd     `cmd:"" help:"Show meta members (leader marked), targets, gateways and the epoch."`
+	Performance ShowPerformanceCmd `cmd:"" help:"Throughput and latency per target, refreshing on a terminal (from the targets' /metrics)."`
+	Storage     ShowStorageCmd     `cmd:"" help:"Capacity per target and per mountpath (from the targets' /metrics)."`
+	Rebalance   ShowRebalanceCmd   `cmd:"" help:"Each target's rebalance progress, refreshing on a terminal until done."`
 }
 
 // ShowClusterCmd is "ais show cluster".

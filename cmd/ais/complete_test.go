@@ -88,10 +88,12 @@ func TestComplete(t *testing.T) {
 		want []string
 	}{
 		{"ais bu", []string{"bucket"}},
-		{"ais ", []string{"bucket", "cluster", "completion", "create", "get", "ls", "object", "put", "rmb", "rmo", "show"}},
+		{"ais ", []string{"bucket", "cluster", "completion", "create", "get", "job", "ls", "object", "put", "rmb", "rmo", "show", "storage"}},
 		{"ais __", nil},
 		{"ais bucket ", []string{"create", "ls", "props", "rm"}},
-		{"ais show ", []string{"cluster"}},
+		{"ais show ", []string{"cluster", "performance", "rebalance", "storage"}},
+		{"ais job ", []string{"ls", "show", "start", "stop", "wait"}},
+		{"ais storage mountpath ", []string{"attach", "detach", "disable", "enable"}},
 		{"ais rmb a", []string{"ais://alpha", "ais://beta"}},
 		{"ais rmb al", []string{"ais://alpha"}},
 		{"ais rmb ais://alpha ", []string{"ais://alpha", "ais://beta"}},

@@ -36,6 +36,8 @@ type CLI struct {
 	Object  ObjectCmd  `cmd:"" help:"Show, print and remove objects."`
 	Show    ShowCmd    `cmd:"" help:"Show the cluster."`
 	Cluster ClusterCmd `cmd:"" help:"Change the cluster: put nodes in maintenance, activate or decommission them."`
+	Job     JobCmd     `cmd:"" help:"List, show, wait for, stop and start jobs (rebalance, resilver, ...)."`
+	Storage StorageCmd `cmd:"" help:"Change a target's storage: attach, detach, enable or disable mountpaths."`
 
 	Completion CompletionCmd `cmd:"" help:"Print a shell completion script: source <(ais completion bash)."`
 	Complete   CompleteCmd   `cmd:"" name:"__complete" hidden:"" help:"Print completion candidates (used by the completion scripts)."`

@@ -11,6 +11,9 @@ MOUNTPATHS=${MOUNTPATHS:-2}
 GATEWAYS=${GATEWAYS:-1}
 META=3
 GW_PORT=${GW_PORT:-8080}
+# PORT_BASE moves every meta and target port (default 9080: meta HTTP 9080+, Raft 9180+, target
+# public 9300+, control 9400+, data 9500+), so that a second cluster can run beside a first.
+PORT_BASE=${PORT_BASE:-9080}
 
 mkdir -p "$DIR/logs"
 DIR=$(cd "$DIR" && pwd)
@@ -46,14 +49,14 @@ wait_http() { # url, what
 peers=""
 meta_urls=""
 for i in $(seq 0 $((META - 1))); do
-	peers+="${peers:+,}m$i=127.0.0.1:$((9180 + i))@127.0.0.1:$((9080 + i))"
-	meta_urls+="${meta_urls:+,}http://127.0.0.1:$((9080 + i))"
+	peers+="${peers:+,}m$i=127.0.0.1:$((PORT_BASE + 100 + i))@127.0.0.1:$((PORT_BASE + i))"
+	meta_urls+="${meta_urls:+,}http://127.0.0.1:$((PORT_BASE + i))"
 done
 for i in $(seq 0 $((META - 1))); do
 	start "meta-m$i" ais-meta --id "m$i" --dir "$DIR/meta/m$i" \
-		--http "127.0.0.1:$((9080 + i))" --raft "127.0.0.1:$((9180 + i))" --peers "$peers"
+		--http "127.0.0.1:$((PORT_BASE + i))" --raft "127.0.0.1:$((PORT_BASE + 100 + i))" --peers "$peers"
 done
-wait_http "http://127.0.0.1:9080/v1/health" "ais-meta m0"
+wait_http "http://127.0.0.1:$PORT_BASE/v1/health" "ais-meta m0"
 
 for i in $(seq 0 $((TARGETS - 1))); do
 	mps=()
@@ -62,8 +65,8 @@ for i in $(seq 0 $((TARGETS - 1))); do
 		mps+=(--mountpath "$DIR/target/t$i/mp$j")
 	done
 	start "target-t$i" ais-target --id "t$i" --meta "$meta_urls" \
-		--public "127.0.0.1:$((9300 + i))" --control "127.0.0.1:$((9400 + i))" \
-		--data "127.0.0.1:$((9500 + i))" "${mps[@]}"
+		--public "127.0.0.1:$((PORT_BASE + 220 + i))" --control "127.0.0.1:$((PORT_BASE + 320 + i))" \
+		--data "127.0.0.1:$((PORT_BASE + 420 + i))" "${mps[@]}"
 done
 
 gw_urls=""
@@ -82,17 +85,52 @@ AIS_GATEWAYS=$gw_urls
 AIS_META=$meta_urls
 ENV
 
+# S3 users: two users with one access key each, kept in meta; $DIR/s3.env holds them as
+# shell assignments. A restart reuses the keys while meta still has them (docs/s3.md).
+meta0="http://127.0.0.1:$PORT_BASE"
+s3_key() { # user -> "ID SECRET" of a new access key
+	local out
+	out=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"user\":\"$1\"}" "$meta0/v1/meta/keys") || {
+		echo "error: cannot create an S3 access key for $1 at $meta0" >&2
+		return 1
+	}
+	echo "$(echo "$out" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p') $(echo "$out" | sed -n 's/.*"secret":"\([^"]*\)".*/\1/p')"
+}
+keys=$(curl -fsS "$meta0/v1/meta/keys" 2>/dev/null || true)
+if [ -f "$DIR/s3.env" ] && . "$DIR/s3.env" 2>/dev/null && [ -n "${AWS_ACCESS_KEY_ID:-}" ] &&
+	grep -q "\"$AWS_ACCESS_KEY_ID\"" <<<"$keys" && grep -q "\"${ALT_AWS_ACCESS_KEY_ID:-none}\"" <<<"$keys"; then
+	: # the keys of the last run are still valid
+else
+	alice=$(s3_key alice) && bob=$(s3_key bob) || exit 1
+	read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY <<<"$alice"
+	read -r ALT_AWS_ACCESS_KEY_ID ALT_AWS_SECRET_ACCESS_KEY <<<"$bob"
+	(
+		umask 077
+		cat >"$DIR/s3.env" <<ENV
+AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+ALT_AWS_ACCESS_KEY_ID=$ALT_AWS_ACCESS_KEY_ID
+ALT_AWS_SECRET_ACCESS_KEY=$ALT_AWS_SECRET_ACCESS_KEY
+ENV
+	)
+fi
+
 cat <<MSG
 
 AIS is running: $META meta, $TARGETS targets x $MOUNTPATHS mountpaths, $GATEWAYS gateway(s).
   endpoint:  $ENDPOINT          (native REST API under /v1)
   meta:      $meta_urls
   data+logs: $DIR               (cluster.env holds the addresses)
+  S3 API:    $ENDPOINT          (path style; docs/s3.md)
+             user alice: AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+                         AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+             both users' keys: $DIR/s3.env
 
 Try it:
   curl -X PUT $ENDPOINT/v1/buckets/demo
   curl -L -X PUT -T README.md $ENDPOINT/v1/objects/demo/readme.md
   curl -L $ENDPOINT/v1/objects/demo/readme.md
+  (. $DIR/s3.env && export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY && aws --endpoint-url $ENDPOINT s3 ls)
 
 Ctrl-C stops the cluster and keeps its data.
 MSG

@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/aisfoundry/ais/api"
+	"github.com/aisfoundry/ais/meta"
+)
+
+// A GET in proxy mode moves the object's bytes from the target's socket to the client's
+// without copying them through the gateway's memory: the gateway sends the request on a
+// keep-alive connection of its own, reads the answer's header, and hands the connection to the
+// client connection's ReadFrom, which on Linux splices socket to socket. net/http's client would
+// give the body only as a buffered reader, which must be copied. Other methods (and answers
+// without a Content-Length) take the reverse proxy.
+
+// rawConns keeps idle keep-alive connections to targets, per host. It is safe for concurrent use.
+type rawConns struct {
+	dialer      net.Dialer
+	maxIdle     int           // per host
+	idleTimeout time.Duration // an idle connection older than this is closed, not reused
+	mu          struct {
+		sync.Mutex
+		idle   map[string][]*rawConn
+		closed bool
+	}
+}
+
+type rawConn struct {
+	c    *net.TCPConn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	host string
+	used time.Time
+}
+
+func newRawConns() *rawConns {
+	p := &rawConns{dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
+		maxIdle: 64, idleTimeout: 50 * time.Second}
+	p.mu.idle = map[string][]*rawConn{}
+	return p
+}
+
+// get returns an idle connection to host (reused true) or dials a new one.
+func (p *rawConns) get(ctx context.Context, host string) (*rawConn, bool, error) {
+	now := time.Now()
+	p.mu.Lock()
+	for l := p.mu.idle[host]; len(l) > 0; l = p.mu.idle[host] {
+		rc := l[len(l)-1]
+		p.mu.idle[host] = l[:len(l)-1]
+		if now.Sub(rc.used) < p.idleTimeout {
+			p.mu.Unlock()
+			return rc, true, nil
+		}
+		rc.c.Close()
+	}
+	p.mu.Unlock()
+	c, err := p.dialer.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, false, err
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		c.Close()
+		return nil, false, fmt.Errorf("dial %s: not a TCP connection", host)
+	}
+	return &rawConn{c: tc, br: bufio.NewReaderSize(tc, 16<<10), bw: bufio.NewWriterSize(tc, 4<<10), host: host}, false, nil
+}
+
+// put keeps rc for the next request to its host.
+func (p *rawConns) put(rc *rawConn) {
+	rc.used = time.Now()
+	p.mu.Lock()
+	if p.mu.closed || len(p.mu.idle[rc.host]) >= p.maxIdle {
+		p.mu.Unlock()
+		rc.c.Close()
+		return
+	}
+	p.mu.idle[rc.host] = append(p.mu.idle[rc.host], rc)
+	p.mu.Unlock()
+}
+
+// close closes every idle connection; later ones are closed when they are put back.
+func (p *rawConns) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.closed = true
+	for h, l := range p.mu.idle {
+		for _, rc := range l {
+			rc.c.Close()
+		}
+		delete(p.mu.idle, h)
+	}
+}
+
+// proxyGet streams a GET from the target URL u to w (the server's own ResponseWriter).
+func (g *Gateway) proxyGet(w http.ResponseWriter, r *http.Request, u *url.URL) {
+	ctx := r.Context()
+	out := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, len(r.Header)+1)}
+	for k, vs := range r.Header {
+		if !hopByHop[k] {
+			out.Header[k] = vs
+		}
+	}
+	// The target reads the epoch from the signed query; a client's hint is for the gateway.
+	out.Header.Set(api.HeaderEpoch, u.Query().Get(api.QueryEpoch))
+	requestID := r.Header.Get(api.HeaderRequestID)
+
+	var rc *rawConn
+	var resp *http.Response
+	for attempt := 0; ; attempt++ {
+		var reused bool
+		var err error
+		rc, reused, err = g.raw.get(ctx, u.Host)
+		if err == nil {
+			resp, err = roundTrip(ctx, rc, out)
+			if err != nil {
+				rc.c.Close()
+			}
+		}
+		if err == nil {
+			break
+		}
+		// A kept connection the target closed meanwhile fails at once: try a new one.
+		if reused && attempt == 0 && ctx.Err() == nil {
+			continue
+		}
+		w.Header().Set(api.HeaderRequestID, requestID)
+		api.WriteError(w, r, fmt.Errorf("%w: gateway: proxy to target: %v", meta.ErrUnavailable, err))
+		return
+	}
+	if resp.StatusCode == http.StatusMisdirectedRequest {
+		g.follower.Refresh() // the target is at a newer epoch
+	}
+	h := w.Header()
+	for k, vs := range resp.Header {
+		if !hopByHop[k] {
+			h[k] = vs
+		}
+	}
+	h.Set(api.HeaderRequestID, requestID)
+	w.WriteHeader(resp.StatusCode)
+
+	// Cancel a stalled transfer when the client goes away.
+	stop := context.AfterFunc(ctx, func() { _ = rc.c.SetDeadline(time.Unix(1, 0)) })
+	var err error
+	if n := resp.ContentLength; n >= 0 && len(resp.TransferEncoding) == 0 {
+		// What the header read already buffered goes first; the rest is spliced.
+		k := min(int64(rc.br.Buffered()), n)
+		if k > 0 {
+			b, _ := rc.br.Peek(int(k))
+			_, err = w.Write(b)
+			_, _ = rc.br.Discard(int(k))
+		}
+		if err == nil && n > k {
+			lr := &io.LimitedReader{R: rc.c, N: n - k}
+			_, err = io.Copy(w, lr)
+			if err == nil && lr.N > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+	} else {
+		_, err = io.Copy(w, resp.Body)
+		resp.Body.Close()
+		resp.Close = true
+	}
+	if !stop() || err != nil || resp.Close {
+		rc.c.Close()
+	} else {
+		g.raw.put(rc)
+	}
+	if err != nil {
+		g.log.Debug("proxied GET cut short", "path", r.URL.Path, "err", err)
+		// The header is out: abort the client's connection, so it sees the body end early.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// roundTrip sends req on rc and reads the answer's header.
+func roundTrip(ctx context.Context, rc *rawConn, req *http.Request) (*http.Response, error) {
+	stop := context.AfterFunc(ctx, func() { _ = rc.c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := req.Write(rc.bw); err != nil {
+		return nil, err
+	}
+	if err := rc.bw.Flush(); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(rc.br, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+// hopByHop are the headers that do not pass through a proxy (RFC 9110 section 7.6.1), and
+// those the gateway sets itself.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Expect": true, "Host": true,
+}
+
+// proxyBuffers lends the reverse proxy its copy buffers (32 KiB each) from a pool, instead of
+// one new buffer per proxied request.
+type proxyBuffers struct{}
+
+var proxyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (proxyBuffers) Get() []byte { return *proxyBufPool.Get().(*[]byte) }
+
+func (proxyBuffers) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		b = b[:cap(b)]
+		proxyBufPool.Put(&b)
+	}
+}

@@ -1,0 +1,286 @@
+package target
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aisfoundry/ais/api"
+	"github.com/aisfoundry/ais/balancer"
+	"github.com/aisfoundry/ais/codec"
+	"github.com/aisfoundry/ais/meta"
+)
+
+// copyRequest builds the PUT of a copy to the data listener, as a rebalance sends it.
+func copyRequest(t *testing.T, base, name, data string, version uint64, mtime int64, hdr ...string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, internalObjectURL(base, rebalancePrefix, "bkt", name), strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := codec.NewHash(meta.ChecksumHighway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Write([]byte(data))
+	m := &ObjectMeta{Name: name, BucketID: 1, Version: version, Mtime: mtime, ChecksumType: meta.ChecksumHighway,
+		Checksum: h.Sum(nil), Custom: map[string]string{"k": "v"}}
+	setCopyHeaders(req.Header, m)
+	req.Header.Set(api.HeaderEpoch, "5")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return req
+}
+
+func TestReceiveCopy(t *testing.T) {
+	tt := newTestTarget(t)
+	data := httptest.NewServer(tt.srv.DataHandler())
+	defer data.Close()
+	mine := tt.ownedBy(t, "t1", "mine-")
+	theirs := tt.ownedBy(t, "t2", "theirs-")
+	deleted := tt.ownedBy(t, "t1", "deleted-")
+	tt.srv.reb.tombs.add(meta.ObjectKey("ais/bkt", deleted), 3, time.Now())
+
+	steps := []struct {
+		name    string
+		req     *http.Request
+		status  int
+		outcome string
+		code    string
+	}{
+		{"a new copy is stored", copyRequest(t, data.URL, mine, "v2 bytes", 2, 200), 200, "stored", ""},
+		{"the same version again is kept", copyRequest(t, data.URL, mine, "v2 bytes", 2, 200), 200, "kept", ""},
+		{"an older version is kept out", copyRequest(t, data.URL, mine, "v1", 1, 100), 200, "kept", ""},
+		{"a newer version replaces it", copyRequest(t, data.URL, mine, "v3 bytes!", 3, 300), 200, "stored", ""},
+		{"a deleted object stays deleted", copyRequest(t, data.URL, deleted, "zombie", 9, 900), 200, "refused", ""},
+		{"another owner's object: stale epoch", copyRequest(t, data.URL, theirs, "x", 1, 1), 421, "", "StaleEpoch"},
+		{"a gone bucket: refused", copyRequest(t, data.URL, mine, "x", 9, 9, headerBucketID, "77"), 200, "refused", ""},
+		{"a bad checksum", copyRequest(t, data.URL, mine, "v4 bytes", 4, 400, api.HeaderChecksumValue, strings.Repeat("00", 32)), 400, "", "BadDigest"},
+		{"fencing: token 7", copyRequest(t, data.URL, mine, "v5", 5, 500, headerLease, "reb@t2", headerToken, "7"), 200, "stored", ""},
+		{"fencing: an older token", copyRequest(t, data.URL, mine, "v6", 6, 600, headerLease, "reb@t2", headerToken, "6"), 409, "", "StaleToken"},
+		{"no version", copyRequest(t, data.URL, mine, "v6", 6, 600, api.HeaderVersion, ""), 400, "", "InvalidRequest"},
+	}
+	for _, s := range steps {
+		resp, body := do(t, s.req)
+		if resp.StatusCode != s.status || resp.Header.Get(headerOutcome) != s.outcome {
+			t.Fatalf("%s: %s outcome %q (%s), want %d %q", s.name, resp.Status, resp.Header.Get(headerOutcome), body, s.status, s.outcome)
+		}
+		if s.code != "" && resp.Header.Get(api.HeaderErrorCode) != s.code {
+			t.Fatalf("%s: code %q, want %q", s.name, resp.Header.Get(api.HeaderErrorCode), s.code)
+		}
+	}
+	got, m := mustRead(t, tt.srv.store, testBucket("bkt", 1, ""), mine)
+	if got != "v5" || m.Version != 5 || m.Mtime != 500 || m.Custom["k"] != "v" {
+		t.Fatalf("stored %q version %d mtime %d custom %v; want the copy's", got, m.Version, m.Mtime, m.Custom)
+	}
+	if _, _, err := readObject(tt.srv.store, testBucket("bkt", 1, ""), deleted); err == nil {
+		t.Fatal("a deleted object came back")
+	}
+}
+
+func TestServeAndDropCopy(t *testing.T) {
+	tt := newTestTarget(t)
+	data := httptest.NewServer(tt.srv.DataHandler())
+	defer data.Close()
+	// Any copy is served, whoever owns the object.
+	name := tt.ownedBy(t, "t2", "x-")
+	b := testBucket("bkt", 1, "")
+	mustPut(t, tt.srv.store, b, name, "hello")
+	u := internalObjectURL(data.URL, copiesPrefix, "bkt", name) + "?bucket_id=1"
+	resp, body := do(t, mustRequest(t, http.MethodGet, u))
+	if resp.StatusCode != 200 || body != "hello" || resp.Header.Get(api.HeaderVersion) != "1" {
+		t.Fatalf("GET copy: %s %q %v", resp.Status, body, resp.Header)
+	}
+	if resp, _ := do(t, mustRequest(t, http.MethodGet, internalObjectURL(data.URL, copiesPrefix, "bkt", name)+"?bucket_id=2")); resp.StatusCode != 404 {
+		t.Fatalf("GET copy of another bucket ID: %s", resp.Status)
+	}
+	if resp, _ := do(t, mustRequest(t, http.MethodDelete, u)); resp.StatusCode != 200 {
+		t.Fatalf("DELETE copy: %s", resp.Status)
+	}
+	if resp, _ := do(t, mustRequest(t, http.MethodHead, u)); resp.StatusCode != 404 {
+		t.Fatalf("HEAD after DELETE: %s", resp.Status)
+	}
+	if resp, _ := do(t, mustRequest(t, http.MethodDelete, u)); resp.StatusCode != 404 {
+		t.Fatalf("second DELETE: %s", resp.Status)
+	}
+}
+
+func TestWalkAndRemoveCopy(t *testing.T) {
+	mps := tempMountpaths(t, 2)
+	s := openTestStore(t, mps)
+	b := testBucket("bkt", 1, "")
+	other := testBucket("old", 2, "")
+	want := map[string]bool{}
+	for i := 0; i < 50; i++ {
+		name := fmt.Sprintf("d%d/o%d", i%5, i)
+		mustPut(t, s, b, name, strings.Repeat("x", i))
+		want[name] = true
+	}
+	mustPut(t, s, other, "elsewhere", "y")
+	got := map[string]balancer.Item{}
+	if err := s.Walk(context.Background(), func(it balancer.Item) error {
+		if it.BucketKey == "ais/bkt" {
+			got[it.Name] = it
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("walked %d objects of bkt, want %d", len(got), len(want))
+	}
+	for name, it := range got {
+		if it.Mountpath != meta.Mountpath(it.Key(), mps) || it.Version != 1 || it.BucketID != 1 {
+			t.Fatalf("item %+v", it)
+		}
+		_ = name
+	}
+	it := got["d1/o1"]
+	// A copy replaced since it was walked is not removed.
+	mustPut(t, s, b, "d1/o1", "new")
+	if err := s.RemoveCopy(it.Mountpath, b, it.Name, it.Version, it.Mtime, false); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := mustRead(t, s, b, "d1/o1"); data != "new" {
+		t.Fatalf("replaced copy removed: %q", data)
+	}
+	it = got["d2/o2"]
+	if err := s.RemoveCopy(it.Mountpath, b, it.Name, it.Version, it.Mtime, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := readObject(s, b, "d2/o2"); err == nil {
+		t.Fatal("copy not removed")
+	}
+}
+
+// TestResilverDetachInProcess: with two mountpaths, one is detached; until the resilver has run
+// every object still reads, lists once and deletes; afterwards all sit on the other one.
+func TestResilverDetachInProcess(t *testing.T) {
+	tt := newTestTarget(t)
+	s := tt.srv.store
+	b := testBucket("bkt", 1, "")
+	const n = 200
+	for i := 0; i < n; i++ {
+		mustPut(t, s, b, fmt.Sprintf("o%03d", i), strconv.Itoa(i))
+	}
+	gone := tt.mps[1]
+	if _, err := s.changeMountpaths(api.MountpathDetach, gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.changeMountpaths(api.MountpathDetach, tt.mps[0]); err == nil {
+		t.Fatal("detached the last mountpath in use")
+	}
+	for i := 0; i < n; i++ {
+		if data, _ := mustRead(t, s, b, fmt.Sprintf("o%03d", i)); data != strconv.Itoa(i) {
+			t.Fatalf("o%03d reads %q before the resilver", i, data)
+		}
+	}
+	ms, _, err := s.List(context.Background(), b, ListArgs{Limit: 1000})
+	if err != nil || len(ms) != n {
+		t.Fatalf("list before the resilver: %d entries, %v", len(ms), err)
+	}
+	if err := s.Delete(b, "o007", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := readObject(s, b, "o007"); err == nil {
+		t.Fatal("o007 still reads after its delete")
+	}
+	j, err := tt.srv.startResilver("resilver-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-j.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("resilver did not end")
+	}
+	if st := j.Status(); st.State != meta.JobFinished {
+		t.Fatalf("resilver %s: %s", st.State, st.Error)
+	}
+	st := s.mountpathState()
+	if len(st.Active) != 1 || len(st.Draining) != 0 {
+		t.Fatalf("mountpaths after the resilver: %+v", st)
+	}
+	left := 0
+	_ = filepath.Walk(filepath.Join(gone, "@ais"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			left++
+		}
+		return nil
+	})
+	if left != 0 {
+		t.Fatalf("%d files left on the detached mountpath", left)
+	}
+	for i := 0; i < n; i++ {
+		if i == 7 {
+			continue
+		}
+		if data, _ := mustRead(t, s, b, fmt.Sprintf("o%03d", i)); data != strconv.Itoa(i) {
+			t.Fatalf("o%03d reads %q after the resilver", i, data)
+		}
+	}
+}
+
+// TestRebalanceCoalescesAndSupersedes: placement changes in quick succession start one job,
+// named after the last of them; a later change supersedes it.
+func TestRebalanceCoalescesAndSupersedes(t *testing.T) {
+	tt := newTestTarget(t)
+	r := tt.srv.reb
+	r.cfg.Delay = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.run(ctx); close(done) }()
+	defer func() { cancel(); <-done; tt.srv.jobs.Close() }()
+
+	withTargets := func(epoch uint64, ids ...string) *meta.Snapshot {
+		s := testSnapshot(epoch, testBucket("bkt", 1, ""))
+		for _, id := range ids {
+			s.Nodes[id] = meta.Node{ID: id, Role: meta.RoleTarget, State: meta.NodeActive, PublicURL: "http://" + id + ":1"}
+		}
+		return s
+	}
+	f := tt.srv.Follower()
+	f.Store(withTargets(6, "t3"))
+	f.Store(withTargets(7, "t3", "t4"))
+	f.Store(withTargets(8, "t3", "t4", "t5"))
+	waitJobs := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var ids []string
+			for _, st := range tt.srv.jobs.List(meta.JobRebalance) {
+				ids = append(ids, st.ID+":"+string(st.State))
+			}
+			if strings.Join(ids, " ") == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("jobs %v, want %s", ids, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	time.Sleep(2 * r.cfg.Delay)
+	var running []string
+	for _, st := range tt.srv.jobs.List(meta.JobRebalance) {
+		if st.State == meta.JobRunning {
+			running = append(running, st.ID)
+		}
+		if st.ID == "rebalance-6" || st.ID == "rebalance-7" {
+			t.Fatalf("a job for a placement that lasted a moment: %s", st.ID)
+		}
+	}
+	if strings.Join(running, " ") != "rebalance-8" {
+		t.Fatalf("running %v, want only rebalance-8", running)
+	}
+	f.Store(withTargets(9, "t3"))
+	waitJobs("rebalance-8:superseded rebalance-9:running")
+}

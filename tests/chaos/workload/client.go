@@ -1,0 +1,226 @@
+package workload
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aisfoundry/ais/api"
+	"github.com/aisfoundry/ais/tests/chaos/history"
+)
+
+// Kinds of clients (Event.API).
+const (
+	// Native speaks the native protocol itself, hop by hop (gateway, then target), without
+	// retries: a failure says exactly whether a write can have happened.
+	Native = "native"
+	// GoClient goes through the product's Go client (api.Client) with its retries and any
+	// caching it does. A failed write through it is always of unknown outcome, and so is a
+	// delete answered 404 (an earlier hidden attempt may have deleted the object).
+	GoClient = "go-client"
+)
+
+// Client is one process of the history: it runs one operation at a time through one gateway
+// and records each as an invocation and a completion.
+type Client struct {
+	Name    string
+	Gateway string
+	Bucket  string
+	Kind    string // Native or GoClient
+	// OpTimeout bounds one operation; a write that times out is Info (its outcome is unknown).
+	OpTimeout time.Duration
+
+	rec *history.Recorder
+	obj *native     // Native object operations, hop by hop
+	api *api.Client // listings, and GoClient object operations
+	gc  *api.Client // GoClient: the product client with its defaults
+	tap *epochTap
+	seq int
+	own []string // keys this client created (durability workload)
+}
+
+// NewClient returns a client of kind (Native or GoClient) of the gateway.
+func NewClient(name, kind, gateway, bucket string, rec *history.Recorder) (*Client, error) {
+	if kind != Native && kind != GoClient {
+		return nil, fmt.Errorf("workload: unknown client kind %q", kind)
+	}
+	hc, tap := newHTTPClient(rec.Now)
+	c, err := api.NewClient(gateway, hc)
+	if err != nil {
+		return nil, err
+	}
+	c.MaxAttempts = 1
+	gc, err := api.NewClient(gateway, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Name: name, Kind: kind, Gateway: gateway, Bucket: bucket, OpTimeout: 5 * time.Second,
+		rec: rec, obj: &native{hc: hc, base: c.Endpoint()}, api: c, gc: gc, tap: tap}, nil
+}
+
+func (c *Client) invoke(e history.Event) {
+	e.Process, e.Type, e.Gateway, e.API = c.Name, history.Invoke, c.Gateway, c.Kind
+	c.tap.take()
+	c.rec.Add(e)
+}
+
+func (c *Client) complete(e history.Event) history.Event {
+	e.Process, e.Gateway, e.API = c.Name, c.Gateway, c.Kind
+	e.Epochs = c.tap.take()
+	return c.rec.Add(e)
+}
+
+// NextWrite returns a write ID unique in the run.
+func (c *Client) NextWrite() string {
+	c.seq++
+	return fmt.Sprintf("%s-%d", c.Name, c.seq)
+}
+
+// Put writes a new, self-describing body of size bytes under key.
+func (c *Client) Put(ctx context.Context, key string, size int) history.Event {
+	w := c.NextWrite()
+	body := Body(key, w, size)
+	c.invoke(history.Event{F: history.Put, Key: key, Value: w})
+	octx, cancel := context.WithTimeout(ctx, c.OpTimeout)
+	defer cancel()
+	done := history.Event{F: history.Put, Key: key, Value: w, Type: history.OK}
+	if c.Kind == GoClient {
+		if _, err := c.gc.PutObject(octx, c.Bucket, key, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+			_, done.Code, done.Error = classify(err, true)
+			done.Type = history.Info
+		}
+		return c.complete(done)
+	}
+	resp, err := c.obj.do(octx, http.MethodPut, c.Bucket, key, body)
+	if err != nil {
+		done.Type, done.Code, done.Error = classify(err, true)
+	} else {
+		drain(resp)
+	}
+	return c.complete(done)
+}
+
+// Get reads key and checks that its bytes are an intact write of key.
+func (c *Client) Get(ctx context.Context, key string) history.Event {
+	c.invoke(history.Event{F: history.Get, Key: key})
+	octx, cancel := context.WithTimeout(ctx, c.OpTimeout)
+	defer cancel()
+	done := history.Event{F: history.Get, Key: key, Type: history.OK}
+	var body io.ReadCloser
+	var err error
+	if c.Kind == GoClient {
+		body, _, err = c.gc.GetObject(octx, c.Bucket, key, nil)
+	} else {
+		var resp *http.Response
+		if resp, err = c.obj.do(octx, http.MethodGet, c.Bucket, key, nil); err == nil {
+			body = resp.Body
+		}
+	}
+	if err == nil {
+		var data []byte
+		data, err = io.ReadAll(body)
+		body.Close()
+		if err == nil {
+			w, derr := Decode(key, data)
+			done.Value = w
+			if derr != nil {
+				done.Bad = derr.Error()
+			}
+			return c.complete(done)
+		}
+		err = fmt.Errorf("read body: %w", err) // cut short: no answer, not wrong bytes
+	}
+	var ae *api.Error
+	if errors.As(err, &ae) && ae.Code == "ObjectNotFound" {
+		done.Absent = true
+		return c.complete(done)
+	}
+	done.Type, done.Code, done.Error = classify(err, false)
+	return c.complete(done)
+}
+
+// Delete removes key.
+func (c *Client) Delete(ctx context.Context, key string) history.Event {
+	c.invoke(history.Event{F: history.Delete, Key: key})
+	octx, cancel := context.WithTimeout(ctx, c.OpTimeout)
+	defer cancel()
+	done := history.Event{F: history.Delete, Key: key, Type: history.OK}
+	if c.Kind == GoClient {
+		if err := c.gc.DeleteObject(octx, c.Bucket, key); err != nil {
+			_, done.Code, done.Error = classify(err, true)
+			done.Type = history.Info
+		}
+		return c.complete(done)
+	}
+	resp, err := c.obj.do(octx, http.MethodDelete, c.Bucket, key, nil)
+	var ae *api.Error
+	switch {
+	case err == nil:
+		drain(resp)
+	case errors.As(err, &ae) && ae.Code == "ObjectNotFound":
+		done.Absent = true
+	default:
+		done.Type, done.Code, done.Error = classify(err, true)
+	}
+	return c.complete(done)
+}
+
+// List lists the names under prefix (all pages).
+func (c *Client) List(ctx context.Context, prefix string) history.Event {
+	c.invoke(history.Event{F: history.List, Prefix: prefix})
+	octx, cancel := context.WithTimeout(ctx, 2*c.OpTimeout)
+	defer cancel()
+	done := history.Event{F: history.List, Prefix: prefix, Type: history.OK}
+	entries, err := c.api.ListAllObjects(octx, c.Bucket, api.ListOptions{Prefix: prefix})
+	if err != nil {
+		done.Type, done.Code, done.Error = classify(err, false)
+		return c.complete(done)
+	}
+	done.Keys = make([]string, 0, len(entries))
+	for _, e := range entries {
+		done.Keys = append(done.Keys, e.Name)
+	}
+	return c.complete(done)
+}
+
+// classify turns an error into a completion type. A read that failed had no effect (Fail).
+// A write failed for sure when a node refused it with a 4xx answer, or when no connection to
+// the target could be made (nothing was sent), or when the gateway hop failed (a redirecting
+// gateway changes nothing); otherwise (timeout, lost connection or 5xx from the target) it may
+// have taken effect (Info).
+func classify(err error, write bool) (typ, code, msg string) {
+	msg = err.Error()
+	var ae *api.Error
+	var he *hopError
+	switch {
+	case errors.As(err, &ae):
+		code = ae.Code
+		if !write || ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout {
+			return history.Fail, code, msg
+		}
+		return history.Info, code, msg
+	case errors.Is(err, context.DeadlineExceeded):
+		code = "Timeout"
+	case errors.Is(err, context.Canceled):
+		code = "Canceled"
+	case errors.As(err, &he):
+		code = "Connection"
+		if he.dial || !he.toTarget {
+			return history.Fail, code, msg
+		}
+	default:
+		code = "Connection"
+	}
+	if write {
+		return history.Info, code, msg
+	}
+	return history.Fail, code, msg
+}
+
+func (c *Client) ownKeys() []string { return c.own }
+
+func (c *Client) addOwnKey(k string) { c.own = append(c.own, k) }

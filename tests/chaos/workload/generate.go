@@ -1,0 +1,176 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aisfoundry/ais/tests/chaos/history"
+)
+
+// Mix is the share (out of the sum) of each operation a client picks.
+type Mix struct {
+	Get, Put, Delete, List int
+}
+
+// Options shape a workload.
+type Options struct {
+	// Prefix starts every key of the workload; listings use it.
+	Prefix string
+	// Keys is the number of keys in play at once (register workload).
+	Keys int
+	// WritesPerKey retires a key after this many writes and brings in a fresh one, so each
+	// key's history stays small enough for the linearizability search.
+	WritesPerKey int
+	Mix          Mix
+	// Pause is the longest random pause between two operations of one client.
+	Pause time.Duration
+	// Sizes picks body sizes; nil uses sizeFor (mostly 1-16 KiB).
+	Sizes func(*rand.Rand) int
+}
+
+// Register runs the register workload until ctx ends: every client reads, writes, deletes and
+// lists a small shared set of keys, so that operations on a key overlap and race with faults.
+func Register(ctx context.Context, clients []*Client, seed uint64, o Options) {
+	ks := &keyspace{prefix: o.Prefix, max: o.WritesPerKey}
+	for i := 0; i < o.Keys; i++ {
+		ks.slots = append(ks.slots, ks.fresh())
+		ks.writes = append(ks.writes, 0)
+	}
+	run(ctx, clients, seed, func(c *Client, rng *rand.Rand) {
+		switch pick(rng, o.Mix) {
+		case history.Get:
+			c.Get(ctx, ks.pick(rng, false))
+		case history.Put:
+			c.Put(ctx, ks.pick(rng, true), size(rng, o))
+		case history.Delete:
+			c.Delete(ctx, ks.pick(rng, true))
+		case history.List:
+			c.List(ctx, o.Prefix)
+		}
+	}, o.Pause)
+}
+
+// Durability runs the durability workload until ctx ends: every client mostly creates new
+// keys of its own (so the ledger grows with every acknowledged write), and also overwrites,
+// deletes and reads keys it created.
+func Durability(ctx context.Context, clients []*Client, seed uint64, o Options) {
+	run(ctx, clients, seed, func(c *Client, rng *rand.Rand) {
+		own := c.ownKeys()
+		op := pick(rng, o.Mix)
+		if len(own) == 0 || op == history.Put && rng.IntN(4) > 0 {
+			key := fmt.Sprintf("%s%s/%06d", o.Prefix, c.Name, len(own))
+			c.addOwnKey(key)
+			c.Put(ctx, key, size(rng, o))
+			return
+		}
+		key := own[rng.IntN(len(own))]
+		switch op {
+		case history.Get:
+			c.Get(ctx, key)
+		case history.Put:
+			c.Put(ctx, key, size(rng, o))
+		case history.Delete:
+			c.Delete(ctx, key)
+		case history.List:
+			c.List(ctx, o.Prefix)
+		}
+	}, o.Pause)
+}
+
+// run starts one goroutine per client, each with its own generator derived from seed, and
+// waits for all of them.
+func run(ctx context.Context, clients []*Client, seed uint64, step func(*Client, *rand.Rand), pause time.Duration) {
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(i)+1))
+			for ctx.Err() == nil {
+				step(c, rng)
+				if pause > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(time.Duration(rng.Int64N(int64(pause)))):
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func pick(rng *rand.Rand, m Mix) string {
+	total := m.Get + m.Put + m.Delete + m.List
+	if total <= 0 {
+		return history.Get
+	}
+	x := rng.IntN(total)
+	switch {
+	case x < m.Get:
+		return history.Get
+	case x < m.Get+m.Put:
+		return history.Put
+	case x < m.Get+m.Put+m.Delete:
+		return history.Delete
+	}
+	return history.List
+}
+
+func size(rng *rand.Rand, o Options) int {
+	if o.Sizes != nil {
+		return o.Sizes(rng)
+	}
+	return sizeFor(rng)
+}
+
+// keyspace is the register workload's set of keys in play.
+type keyspace struct {
+	prefix string
+	max    int
+
+	mu     sync.Mutex // guards the following
+	gen    int
+	slots  []string
+	writes []int
+}
+
+func (k *keyspace) fresh() string {
+	k.gen++
+	return fmt.Sprintf("%s%04d", k.prefix, k.gen)
+}
+
+// pick returns a key in play; a write counts against the key and may retire it.
+func (k *keyspace) pick(rng *rand.Rand, write bool) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	i := rng.IntN(len(k.slots))
+	key := k.slots[i]
+	if write {
+		k.writes[i]++
+		if k.max > 0 && k.writes[i] >= k.max {
+			k.slots[i], k.writes[i] = k.fresh(), 0
+		}
+	}
+	return key
+}
+
+// Keys returns every key written or read in events, sorted.
+func Keys(events []history.Event) []string {
+	seen := map[string]bool{}
+	for _, e := range events {
+		if e.Process != history.Nemesis && e.Key != "" {
+			seen[e.Key] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
