@@ -133,7 +133,9 @@ func (r *rebalancer) run(ctx context.Context) {
 	for {
 		var jobDone <-chan struct{}
 		r.mu.Lock()
-		if r.mu.job != nil {
+		// Wait on a job's end only while it runs: a finished job's closed channel would wake
+		// this loop forever.
+		if r.mu.job != nil && !r.mu.job.Status().State.Done() {
 			jobDone = r.mu.job.Done()
 		}
 		r.mu.Unlock()

@@ -32,8 +32,8 @@ func main() {
 	var cli CLI
 	kctx := kong.Parse(&cli, kong.Name("ais-bench"),
 		kong.Description("ais-bench measures an AIS cluster and the ceilings of the machine it runs on.\n\n"+
-			"Start with 'ais-bench put --bucket b --size 1MiB --duration 10s', then "+
-			"'ais-bench get --bucket b --size 1MiB --objects N' with N the number of objects put wrote. "+
+			"Start with 'ais-bench put --bucket bench --size 1MiB --duration 10s', then "+
+			"'ais-bench get --bucket bench --size 1MiB --objects N' with N the number of objects put wrote. "+
 			"See docs/performance.md."),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}))
 	var lv slog.Level

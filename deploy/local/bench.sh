@@ -25,9 +25,9 @@ GW_PORT=${BENCH_GW_PORT:-29000}
 ENDPOINT="http://127.0.0.1:$GW_PORT"
 
 if [ "$QUICK" = 1 ]; then
-	DUR=1s ROUNDS=1 SCALE_DUR=1500ms GOBENCHTIME=50ms
+	DUR=1s ROUNDS=1 SCALE_DUR=1500ms SCALE_WORKERS=8 GOBENCHTIME=50ms
 else
-	DUR=3s ROUNDS=3 SCALE_DUR=5s GOBENCHTIME=1s
+	DUR=3s ROUNDS=3 SCALE_DUR=5s SCALE_WORKERS=16 GOBENCHTIME=1s
 fi
 
 WORK=$(mktemp -d /tmp/ais-bench.XXXXXX)
@@ -111,7 +111,8 @@ scale=()
 for n in 1 2 4; do
 	echo "bench: scale-out, $n target(s), mountpaths capped at $CAP MiB/s"
 	start_cluster "scale$n" "$n" AIS_TEST_MOUNTPATH_MIBPS="$CAP"
-	"$BIN/ais-bench" scale -e "$ENDPOINT" --cap "$CAP" --duration "$SCALE_DUR" --out "$WORK/scale-$n.json"
+	"$BIN/ais-bench" scale -e "$ENDPOINT" --cap "$CAP" --duration "$SCALE_DUR" --workers "$SCALE_WORKERS" \
+		--out "$WORK/scale-$n.json"
 	stop_cluster
 	scale+=(--scale "$WORK/scale-$n.json")
 done
