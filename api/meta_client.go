@@ -96,14 +96,14 @@ func (c *MetaClient) CreateBucket(ctx context.Context, name string, props []byte
 // ListBuckets lists all buckets.
 func (c *MetaClient) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
 	var bl BucketList
-	err := c.ep.call(ctx, http.MethodGet, "/v1/buckets", nil, nil, &bl)
+	err := c.ep.call(ctx, http.MethodGet, "/v1/buckets", linearizable(nil), nil, &bl)
 	return bl.Buckets, err
 }
 
 // Bucket returns one bucket with its properties.
 func (c *MetaClient) Bucket(ctx context.Context, name string) (*meta.Bucket, error) {
 	var b meta.Bucket
-	return &b, c.ep.call(ctx, http.MethodGet, "/v1/buckets/"+url.PathEscape(name)+"/props", nil, nil, &b)
+	return &b, c.ep.call(ctx, http.MethodGet, "/v1/buckets/"+url.PathEscape(name)+"/props", linearizable(nil), nil, &b)
 }
 
 // PatchBucketProps applies a JSON merge document to a bucket's properties and returns the
@@ -142,4 +142,15 @@ func (c *MetaClient) RenewLease(ctx context.Context, r LeaseRequest) (*meta.Leas
 func (c *MetaClient) ReleaseLease(ctx context.Context, jobID, holder string) error {
 	q := url.Values{"holder": {holder}}
 	return c.ep.call(ctx, http.MethodDelete, "/v1/meta/leases/"+url.PathEscape(jobID), q, nil, nil)
+}
+
+// linearizable adds linearizable=true to q: the member forwards the read to the leader, which
+// answers after a Raft barrier, so a caller reads its own acknowledged writes whichever member
+// it reaches. Administrative reads use it; the epoch follower does not need it.
+func linearizable(q url.Values) url.Values {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("linearizable", "true")
+	return q
 }

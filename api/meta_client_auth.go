@@ -22,7 +22,7 @@ func (c *MetaClient) DeleteUser(ctx context.Context, name string) error {
 // ListUsers lists the users.
 func (c *MetaClient) ListUsers(ctx context.Context) ([]meta.User, error) {
 	var ul UserList
-	err := c.ep.call(ctx, http.MethodGet, "/v1/meta/users", nil, nil, &ul)
+	err := c.ep.call(ctx, http.MethodGet, "/v1/meta/users", linearizable(nil), nil, &ul)
 	return ul.Users, err
 }
 
@@ -41,7 +41,7 @@ func (c *MetaClient) ListKeys(ctx context.Context, user string) ([]meta.AccessKe
 		q = url.Values{"user": {user}}
 	}
 	var kl KeyList
-	err := c.ep.call(ctx, http.MethodGet, "/v1/meta/keys", q, nil, &kl)
+	err := c.ep.call(ctx, http.MethodGet, "/v1/meta/keys", linearizable(q), nil, &kl)
 	return kl.Keys, err
 }
 

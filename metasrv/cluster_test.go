@@ -62,9 +62,11 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func fastTiming() RaftTiming {
 	t := DefaultConfig().Raft
-	t.HeartbeatTimeout = 250 * time.Millisecond
-	t.ElectionTimeout = 250 * time.Millisecond
-	t.LeaderLeaseTimeout = 125 * time.Millisecond
+	// Not much below the defaults: on a loaded 2-core machine shorter timeouts cause
+	// elections mid-test, and a create retried after a lost answer then sees 409.
+	t.HeartbeatTimeout = 500 * time.Millisecond
+	t.ElectionTimeout = 500 * time.Millisecond
+	t.LeaderLeaseTimeout = 250 * time.Millisecond
 	t.CommitTimeout = 5 * time.Millisecond
 	return t
 }
