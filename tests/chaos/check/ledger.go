@@ -10,8 +10,9 @@ import (
 // Ledger checks durability: every key that was ever written must have been read by the final
 // process after the faults were healed, and that read must return the last acknowledged write
 // (or a write that may have overwritten it, or absent if a delete may have), with intact
-// bytes. Keys in skip (objects a nemesis damaged on purpose) are left to Corruption.
-func Ledger(ops []history.Op, final string, skip map[string]bool) *Result {
+// bytes. For keys in damaged (objects a nemesis damaged on disk) a final read answered Corrupt
+// is accepted: Corruption decides whether the damage had to show.
+func Ledger(ops []history.Op, final string, damaged map[string]bool) *Result {
 	r := newResult("durability ledger")
 	writes := writesByKey(ops)
 	reads := map[string][]history.Op{}
@@ -26,16 +27,18 @@ func Ledger(ops []history.Op, final string, skip map[string]bool) *Result {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if skip[k] {
-			continue
-		}
 		wl := writes[k]
 		r.Checked++
 		var done []history.Op
+		reported := false
 		for _, o := range reads[k] {
 			if o.Type == history.OK && o.Bad == "" {
 				done = append(done, o)
 			}
+			reported = reported || damaged[k] && o.Code == "Corrupt"
+		}
+		if len(done) == 0 && reported {
+			continue
 		}
 		if len(done) == 0 {
 			why := "never attempted"

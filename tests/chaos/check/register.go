@@ -22,6 +22,7 @@ type regOutput struct {
 	Refused bool   // cas answered PreconditionFailed
 	Result  string // get: the write ID read
 	Absent  bool   // get, delete: there was no object
+	Blind   bool   // delete: the answer does not say whether there was one
 }
 
 // registerModel is the sequential specification of one object under PUT, GET, DELETE and
@@ -40,7 +41,7 @@ var registerModel = porcupine.NondeterministicModel{
 			return nil
 		case history.Delete:
 			switch {
-			case o.Unknown:
+			case o.Unknown || o.Blind:
 				return []interface{}{""}
 			case o.Absent && s == "" || !o.Absent && s != "":
 				return []interface{}{""}
@@ -104,7 +105,7 @@ func registerOps(ops []history.Op, clients map[string]int) []porcupine.Operation
 		case o.F == history.List:
 			continue
 		case o.Type == history.OK && o.Bad == "":
-			output = regOutput{Result: o.Result, Absent: o.Absent}
+			output = regOutput{Result: o.Result, Absent: o.Absent, Blind: o.Blind}
 		case o.Type == history.Info && o.Writes():
 			output = regOutput{Unknown: true}
 		case o.Type == history.Fail && o.F == history.CAS && o.Code == "PreconditionFailed":

@@ -38,10 +38,13 @@ type Event struct {
 	Type    string `json:"type"`
 	F       string `json:"f"`
 
-	Key    string   `json:"key,omitempty"`
-	Value  string   `json:"value,omitempty"`  // write ID written (put, cas) or read (get)
-	Expect string   `json:"expect,omitempty"` // cas: the write ID expected; "" means absent
-	Absent bool     `json:"absent,omitempty"` // get, delete: the object did not exist
+	Key    string `json:"key,omitempty"`
+	Value  string `json:"value,omitempty"`  // write ID written (put, cas) or read (get)
+	Expect string `json:"expect,omitempty"` // cas: the write ID expected; "" means absent
+	Absent bool   `json:"absent,omitempty"` // get, delete: the object did not exist
+	// Blind marks a successful delete whose answer does not say whether the object existed
+	// (S3 answers 204 either way).
+	Blind  bool     `json:"blind,omitempty"`
 	Prefix string   `json:"prefix,omitempty"` // list
 	Keys   []string `json:"keys,omitempty"`   // list: the names returned
 

@@ -22,6 +22,7 @@ type Op struct {
 	Type   string   // OK, Fail or Info (Info also when the history ends before a completion)
 	Result string   // get: the write ID read
 	Absent bool     // get, delete: there was no object
+	Blind  bool     // delete: the answer does not say whether there was an object
 	Keys   []string // list
 	Code   string
 	Error  string
@@ -75,7 +76,7 @@ func Ops(events []Event) ([]Op, error) {
 			case Get:
 				o.Result, o.Absent = e.Value, e.Absent
 			case Delete:
-				o.Absent = e.Absent
+				o.Absent, o.Blind = e.Absent, e.Blind
 			case List:
 				o.Keys = e.Keys
 			}

@@ -22,7 +22,14 @@ const (
 	// caching it does. A failed write through it is always of unknown outcome, and so is a
 	// delete answered 404 (an earlier hidden attempt may have deleted the object).
 	GoClient = "go-client"
+	// S3 speaks the S3 API (SigV4) to the gateway, which proxies to the target: one request
+	// per operation. S3's DELETE answers 204 whether or not the object existed, so a delete
+	// through it says nothing about the object's state before (Event.Blind).
+	S3 = "s3"
 )
+
+// S3Key is an access key for S3 clients.
+type S3Key struct{ ID, Secret string }
 
 // Client is one process of the history: it runs one operation at a time through one gateway
 // and records each as an invocation and a completion.
@@ -38,15 +45,16 @@ type Client struct {
 	obj *native     // Native object operations, hop by hop
 	api *api.Client // listings, and GoClient object operations
 	gc  *api.Client // GoClient: the product client with its defaults
+	s3  *s3proto    // S3
 	tap *epochTap
 	seq int
 	own []string // keys this client created (durability workload)
 }
 
-// NewClient returns a client of kind (Native or GoClient) of the gateway.
-func NewClient(name, kind, gateway, bucket string, rec *history.Recorder) (*Client, error) {
-	if kind != Native && kind != GoClient {
-		return nil, fmt.Errorf("workload: unknown client kind %q", kind)
+// NewClient returns a client of kind (Native, GoClient or S3, which needs key) of the gateway.
+func NewClient(name, kind, gateway, bucket string, rec *history.Recorder, key *S3Key) (*Client, error) {
+	if kind != Native && kind != GoClient && !(kind == S3 && key != nil) {
+		return nil, fmt.Errorf("workload: client kind %q (S3 needs a key)", kind)
 	}
 	hc, tap := newHTTPClient(rec.Now)
 	c, err := api.NewClient(gateway, hc)
@@ -58,8 +66,14 @@ func NewClient(name, kind, gateway, bucket string, rec *history.Recorder) (*Clie
 	if err != nil {
 		return nil, err
 	}
-	return &Client{Name: name, Kind: kind, Gateway: gateway, Bucket: bucket, OpTimeout: 5 * time.Second,
-		rec: rec, obj: &native{hc: hc, base: c.Endpoint()}, api: c, gc: gc, tap: tap}, nil
+	cl := &Client{Name: name, Kind: kind, Gateway: gateway, Bucket: bucket, OpTimeout: 5 * time.Second,
+		rec: rec, obj: &native{hc: hc, base: c.Endpoint()}, api: c, gc: gc, tap: tap}
+	if kind == S3 {
+		if cl.s3, err = newS3(hc, c.Endpoint(), key.ID, key.Secret); err != nil {
+			return nil, err
+		}
+	}
+	return cl, nil
 }
 
 func (c *Client) invoke(e history.Event) {
@@ -95,7 +109,7 @@ func (c *Client) Put(ctx context.Context, key string, size int) history.Event {
 		}
 		return c.complete(done)
 	}
-	resp, err := c.obj.do(octx, http.MethodPut, c.Bucket, key, body)
+	resp, err := c.objects().do(octx, http.MethodPut, c.Bucket, key, body)
 	if err != nil {
 		done.Type, done.Code, done.Error = classify(err, true)
 	} else {
@@ -116,7 +130,7 @@ func (c *Client) Get(ctx context.Context, key string) history.Event {
 		body, _, err = c.gc.GetObject(octx, c.Bucket, key, nil)
 	} else {
 		var resp *http.Response
-		if resp, err = c.obj.do(octx, http.MethodGet, c.Bucket, key, nil); err == nil {
+		if resp, err = c.objects().do(octx, http.MethodGet, c.Bucket, key, nil); err == nil {
 			body = resp.Body
 		}
 	}
@@ -134,8 +148,7 @@ func (c *Client) Get(ctx context.Context, key string) history.Event {
 		}
 		err = fmt.Errorf("read body: %w", err) // cut short: no answer, not wrong bytes
 	}
-	var ae *api.Error
-	if errors.As(err, &ae) && ae.Code == "ObjectNotFound" {
+	if notFound(err) {
 		done.Absent = true
 		return c.complete(done)
 	}
@@ -156,12 +169,12 @@ func (c *Client) Delete(ctx context.Context, key string) history.Event {
 		}
 		return c.complete(done)
 	}
-	resp, err := c.obj.do(octx, http.MethodDelete, c.Bucket, key, nil)
-	var ae *api.Error
+	resp, err := c.objects().do(octx, http.MethodDelete, c.Bucket, key, nil)
 	switch {
 	case err == nil:
 		drain(resp)
-	case errors.As(err, &ae) && ae.Code == "ObjectNotFound":
+		done.Blind = c.Kind == S3
+	case notFound(err):
 		done.Absent = true
 	default:
 		done.Type, done.Code, done.Error = classify(err, true)
@@ -195,11 +208,18 @@ func (c *Client) List(ctx context.Context, prefix string) history.Event {
 func classify(err error, write bool) (typ, code, msg string) {
 	msg = err.Error()
 	var ae *api.Error
+	var se *s3Error
 	var he *hopError
 	switch {
 	case errors.As(err, &ae):
 		code = ae.Code
 		if !write || ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout {
+			return history.Fail, code, msg
+		}
+		return history.Info, code, msg
+	case errors.As(err, &se):
+		code = se.Code
+		if !write || se.Status >= 400 && se.Status < 500 && se.Status != http.StatusRequestTimeout {
 			return history.Fail, code, msg
 		}
 		return history.Info, code, msg
@@ -224,3 +244,22 @@ func classify(err error, write bool) (typ, code, msg string) {
 func (c *Client) ownKeys() []string { return c.own }
 
 func (c *Client) addOwnKey(k string) { c.own = append(c.own, k) }
+
+// objectProto is one way of sending an object request.
+type objectProto interface {
+	do(ctx context.Context, method, bucket, key string, body []byte) (*http.Response, error)
+}
+
+func (c *Client) objects() objectProto {
+	if c.s3 != nil {
+		return c.s3
+	}
+	return c.obj
+}
+
+// notFound reports an answer that the object does not exist.
+func notFound(err error) bool {
+	var ae *api.Error
+	var se *s3Error
+	return errors.As(err, &ae) && ae.Code == "ObjectNotFound" || errors.As(err, &se) && se.Code == "NoSuchKey"
+}

@@ -69,7 +69,7 @@ func TestClassify(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rec.Close()
-			c, err := NewClient("c0", Native, gw.URL, "b", rec)
+			c, err := NewClient("c0", Native, gw.URL, "b", rec, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
