@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -115,21 +117,61 @@ func (p *Proc) stop(sig syscall.Signal, grace time.Duration) {
 	<-done
 }
 
-// FreePorts returns n distinct TCP ports on 127.0.0.1 that were free a moment ago.
+// FreePorts returns n distinct TCP ports on 127.0.0.1 reserved for this test process.
+//
+// Ports come from below the kernel's ephemeral range (which starts at 32768 by
+// default), so an outgoing connection or a ":0" listener elsewhere can never be
+// handed one of them between our check and the daemon's bind. Each port is
+// claimed with an exclusive flock on a file under the system temp directory,
+// held until the test process exits, so test binaries running in parallel never
+// share a port either.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
+	portMu.Lock()
+	defer portMu.Unlock()
+	dir := filepath.Join(os.TempDir(), "ais-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	ports := make([]int, 0, n)
-	var ls []net.Listener
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 20*portSpan {
+			t.Fatalf("no free test port left in %d-%d", portLow, portLow+portSpan-1)
+		}
+		port := portLow + portNext%portSpan
+		portNext++
+		if portHeld[port] {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close() // another test process holds it
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			f.Close() // in use by something that is not a test
+			continue
+		}
 		l.Close()
+		portHeld[port] = true
+		portLocks = append(portLocks, f) // kept open: the lock lives as long as the process
+		ports = append(ports, port)
 	}
 	return ports
 }
+
+const (
+	portLow  = 20000
+	portSpan = 12000 // 20000-31999, below the default ephemeral range
+)
+
+var (
+	portMu    sync.Mutex
+	portNext  = os.Getpid() * 97 // different processes start at different places
+	portHeld  = map[int]bool{}
+	portLocks []*os.File
+)
