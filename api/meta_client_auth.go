@@ -14,9 +14,9 @@ func (c *MetaClient) CreateUser(ctx context.Context, name string) (*meta.User, e
 	return &u, c.ep.call(ctx, http.MethodPost, "/v1/meta/users", nil, UserRequest{Name: name}, &u)
 }
 
-// DeleteUser removes a user and its access keys.
-func (c *MetaClient) DeleteUser(ctx context.Context, name string) error {
-	return c.ep.call(ctx, http.MethodDelete, "/v1/meta/users/"+url.PathEscape(name), nil, nil, nil)
+// DeleteUser removes a user and its access keys. It returns the epoch without them.
+func (c *MetaClient) DeleteUser(ctx context.Context, name string) (uint64, error) {
+	return c.ep.callEpoch(ctx, http.MethodDelete, "/v1/meta/users/"+url.PathEscape(name), nil, nil, nil)
 }
 
 // ListUsers lists the users.
@@ -45,9 +45,9 @@ func (c *MetaClient) ListKeys(ctx context.Context, user string) ([]meta.AccessKe
 	return kl.Keys, err
 }
 
-// DeleteKey removes an access key.
-func (c *MetaClient) DeleteKey(ctx context.Context, id string) error {
-	return c.ep.call(ctx, http.MethodDelete, "/v1/meta/keys/"+url.PathEscape(id), nil, nil, nil)
+// DeleteKey removes an access key. It returns the epoch without it.
+func (c *MetaClient) DeleteKey(ctx context.Context, id string) (uint64, error) {
+	return c.ep.callEpoch(ctx, http.MethodDelete, "/v1/meta/keys/"+url.PathEscape(id), nil, nil, nil)
 }
 
 // CreateBucketAs creates an ais:// bucket owned by a user of the S3 API (owner may be empty:

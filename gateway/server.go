@@ -33,7 +33,8 @@ func (g *Gateway) routes() *echo.Echo {
 	e.GET("/v1/health", g.health)
 	e.GET("/v1/cluster", g.cluster)
 	e.POST("/v1/cluster/nodes/:id/state", g.setNodeState)
-	g.jobRoutes(e) // http_jobs.go
+	g.jobRoutes(e)  // http_jobs.go
+	g.authRoutes(e) // auth_admin.go
 
 	e.GET("/v1/buckets", g.listBuckets)
 	e.PUT("/v1/buckets/:bucket", g.createBucket)

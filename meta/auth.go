@@ -50,15 +50,23 @@ func ValidateUserName(name string) error {
 	return nil
 }
 
-// Validate checks the shape of an access key.
-func (k *AccessKey) Validate() error {
-	if len(k.ID) != AccessKeyIDLen {
+// ValidateAccessKeyID checks the shape of an access key ID: 20 characters of A-Z and 0-9.
+func ValidateAccessKeyID(id string) error {
+	if len(id) != AccessKeyIDLen {
 		return fmt.Errorf("%w: access key ID must be %d characters", ErrInvalidRequest, AccessKeyIDLen)
 	}
-	for _, c := range k.ID {
+	for _, c := range id {
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
 			return fmt.Errorf("%w: access key ID may hold only A-Z and 0-9", ErrInvalidRequest)
 		}
+	}
+	return nil
+}
+
+// Validate checks the shape of an access key.
+func (k *AccessKey) Validate() error {
+	if err := ValidateAccessKeyID(k.ID); err != nil {
+		return err
 	}
 	if len(k.Secret) != AccessKeySecretLen {
 		return fmt.Errorf("%w: secret access key must be %d characters", ErrInvalidRequest, AccessKeySecretLen)

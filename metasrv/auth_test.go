@@ -59,19 +59,19 @@ func TestUsersAndKeys(t *testing.T) {
 	if st, _, body := do(t, http.MethodPut, tc.ms[0].url+"/v1/buckets/owned2?owner=bad%20name", ""); st != http.StatusBadRequest {
 		t.Fatalf("invalid owner: %d %s", st, body)
 	}
-	if err := tc.client.DeleteKey(ctx, k.ID); err != nil {
+	if _, err := tc.client.DeleteKey(ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := tc.client.DeleteKey(ctx, k.ID); !errors.Is(err, meta.ErrAccessKeyNotFound) {
+	if _, err := tc.client.DeleteKey(ctx, k.ID); !errors.Is(err, meta.ErrAccessKeyNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
-	if err := tc.client.DeleteUser(ctx, "alice"); err != nil {
+	if _, err := tc.client.DeleteUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	if keys, err := tc.client.ListKeys(ctx, ""); err != nil || len(keys) != 0 {
 		t.Fatalf("keys after deleting their user: %+v, %v", keys, err)
 	}
-	if err := tc.client.DeleteUser(ctx, "alice"); !errors.Is(err, meta.ErrUserNotFound) {
+	if _, err := tc.client.DeleteUser(ctx, "alice"); !errors.Is(err, meta.ErrUserNotFound) {
 		t.Fatalf("delete user twice: %v", err)
 	}
 }

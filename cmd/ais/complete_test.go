@@ -88,7 +88,7 @@ func TestComplete(t *testing.T) {
 		want []string
 	}{
 		{"ais bu", []string{"bucket"}},
-		{"ais ", []string{"bucket", "cluster", "completion", "create", "get", "job", "ls", "object", "put", "rmb", "rmo", "show", "storage"}},
+		{"ais ", []string{"auth", "bucket", "cluster", "completion", "create", "get", "job", "ls", "object", "put", "rmb", "rmo", "show", "storage"}},
 		{"ais __", nil},
 		{"ais bucket ", []string{"create", "ls", "props", "rm"}},
 		{"ais show ", []string{"cluster", "performance", "rebalance", "storage"}},

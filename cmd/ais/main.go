@@ -38,6 +38,7 @@ type CLI struct {
 	Cluster ClusterCmd `cmd:"" help:"Change the cluster: put nodes in maintenance, activate or decommission them."`
 	Job     JobCmd     `cmd:"" help:"List, show, wait for, stop and start jobs (rebalance, resilver, ...)."`
 	Storage StorageCmd `cmd:"" help:"Change a target's storage: attach, detach, enable or disable mountpaths."`
+	Auth    AuthCmd    `cmd:"" help:"Manage the S3 API's users and access keys."`
 
 	Completion CompletionCmd `cmd:"" help:"Print a shell completion script: source <(ais completion bash)."`
 	Complete   CompleteCmd   `cmd:"" name:"__complete" hidden:"" help:"Print completion candidates (used by the completion scripts)."`

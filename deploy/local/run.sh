@@ -87,16 +87,15 @@ ENV
 
 # S3 users: two users with one access key each, kept in meta; $DIR/s3.env holds them as
 # shell assignments. A restart reuses the keys while meta still has them (docs/s3.md).
-meta0="http://127.0.0.1:$PORT_BASE"
-s3_key() { # user -> "ID SECRET" of a new access key
+s3_key() { # user -> "ID SECRET" of a new access key, made with the CLI through the gateway
 	local out
-	out=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"user\":\"$1\"}" "$meta0/v1/meta/keys") || {
-		echo "error: cannot create an S3 access key for $1 at $meta0" >&2
+	out=$("$BIN/ais" --endpoint "$ENDPOINT" auth key create "$1" --env) || {
+		echo "error: cannot create an S3 access key for $1 (ais auth key create $1)" >&2
 		return 1
 	}
-	echo "$(echo "$out" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p') $(echo "$out" | sed -n 's/.*"secret":"\([^"]*\)".*/\1/p')"
+	echo "$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' <<<"$out") $(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' <<<"$out")"
 }
-keys=$(curl -fsS "$meta0/v1/meta/keys" 2>/dev/null || true)
+keys=$("$BIN/ais" --endpoint "$ENDPOINT" auth key ls --json 2>/dev/null || true)
 if [ -f "$DIR/s3.env" ] && . "$DIR/s3.env" 2>/dev/null && [ -n "${AWS_ACCESS_KEY_ID:-}" ] &&
 	grep -q "\"$AWS_ACCESS_KEY_ID\"" <<<"$keys" && grep -q "\"${ALT_AWS_ACCESS_KEY_ID:-none}\"" <<<"$keys"; then
 	: # the keys of the last run are still valid
