@@ -14,16 +14,20 @@ import (
 // /v1/metrics on the public listener and, with a control listener, at /metrics there, next to
 // pprof (control.go).
 type telemetryState struct {
-	reg  *prometheus.Registry
-	http *telemetry.HTTP
+	reg    *prometheus.Registry
+	http   *telemetry.HTTP
+	public echo.MiddlewareFunc // instruments the public port: native routes and S3 (s3Entry)
 }
 
 // Metrics returns the gateway's metrics registry.
 func (g *Gateway) Metrics() *prometheus.Registry { return g.tel.reg }
 
-// gatewayOps names the native API's routes in metrics; S3 and other routes keep the default
-// "<method> <route>" name.
+// gatewayOps names the native API's routes and the S3 API's operations in metrics; other
+// routes keep the default "<method> <route>" name.
 func gatewayOps(method, route string) string {
+	if op, ok := strings.CutPrefix(route, s3RoutePrefix); ok {
+		return op // set by serveS3: s3_get_object, s3_list_objects, ...
+	}
 	switch route {
 	case "/v1/objects/*":
 		return strings.ToLower(method) // put, get, head, delete
@@ -86,7 +90,8 @@ func (g *Gateway) installTelemetry(e *echo.Echo) {
 				return 0
 			}),
 	)
-	e.Use(t.http.Middleware("public"))
+	t.public = t.http.Middleware("public")
+	e.Use(t.public)
 	// Every path outside /v1/ is the S3 API's (a bucket may be called "metrics"), so the
 	// public port serves the metrics under /v1/; the control port at /metrics.
 	e.GET("/v1/metrics", echo.WrapHandler(telemetry.Handler(t.reg)))

@@ -58,9 +58,36 @@ func (g *Gateway) s3Entry(next echo.HandlerFunc) echo.HandlerFunc {
 		if g.draining.Load() { // drain.go: clients reconnect elsewhere
 			c.Response().Header().Set("Connection", "close")
 		}
-		g.serveS3(c.Response().Writer, r, vbucket, virt)
-		return nil
+		return g.tel.public(func(c echo.Context) error { // counted like the native API's requests
+			g.serveS3(c, vbucket, virt)
+			return nil
+		})(c)
 	}
+}
+
+// s3RoutePrefix marks an S3 operation's name in place of an echo route, for metrics.
+const s3RoutePrefix = "s3:"
+
+// s3Op names an S3 request's operation for metrics (the op label of ais_gw_http_*): one name
+// per operation family, so that the label's values stay few.
+func s3Op(sr *s3Req) string {
+	q, m := sr.query, sr.r.Method
+	has := func(k string) bool { _, ok := q[k]; return ok }
+	switch {
+	case sr.bucket == "":
+		return "s3_list_buckets"
+	case sr.key == "" && m == http.MethodGet && !has("location") && !has("versioning") && !has("acl") && !has("uploads"):
+		return "s3_list_objects"
+	case sr.key == "" && m == http.MethodPost && has("delete"):
+		return "s3_delete_objects"
+	case sr.key == "":
+		return "s3_bucket_" + strings.ToLower(m)
+	case has("uploadId") || has("uploads"):
+		return "s3_multipart"
+	case m == http.MethodPut && sr.r.Header.Get("X-Amz-Copy-Source") != "":
+		return "s3_copy_object"
+	}
+	return "s3_" + strings.ToLower(m) + "_object"
 }
 
 // virtualBucket returns the bucket of a virtual-host style request (BUCKET.s3.DOMAIN).
@@ -92,7 +119,8 @@ func newRequestID() string {
 
 // serveS3 authenticates one S3 request, dispatches it to its operation and answers errors in
 // S3's XML.
-func (g *Gateway) serveS3(w http.ResponseWriter, r *http.Request, vbucket string, virt bool) {
+func (g *Gateway) serveS3(c echo.Context, vbucket string, virt bool) {
+	w, r := c.Response().Writer, c.Request()
 	sr := &s3Req{w: w, r: r, id: newRequestID(), started: g.cfg.Now(), virtHost: virt}
 	sr.hostID = g.cfg.ID + "/" + sr.id
 	sr.query = parseS3Query(r.URL.RawQuery)
@@ -101,7 +129,9 @@ func (g *Gateway) serveS3(w http.ResponseWriter, r *http.Request, vbucket string
 	w.Header().Set("Server", "AIS")
 	r.Header.Set(api.HeaderRequestID, sr.id)
 	err := g.s3Parse(sr, vbucket, virt)
+	c.SetPath(s3RoutePrefix + "s3_bad_request")
 	if err == nil {
+		c.SetPath(s3RoutePrefix + s3Op(sr))
 		err = g.s3Authenticate(sr)
 	}
 	if err == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aisfoundry/ais/api"
 	"github.com/aisfoundry/ais/meta"
+	"github.com/aisfoundry/ais/telemetry"
 )
 
 // Errors that exist only in the S3 API. Each is a meta error with a kind, so code outside this
@@ -174,6 +175,7 @@ func writeS3Error(w http.ResponseWriter, r *http.Request, sr *s3Req, err error) 
 	}
 	h.Set("x-amz-request-id", sr.id)
 	h.Set("x-amz-id-2", sr.hostID)
+	h.Set(telemetry.HeaderErrorCode, code) // the errors metric's code label
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
 		return

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,5 +84,51 @@ func testS3CLIKeys(ctx context.Context, t *testing.T, e *s3Env) {
 	ais.okJSON(&kl, "auth", "key", "ls", "--user", "carol", "--json")
 	if len(kl.Keys) != 0 {
 		t.Fatalf("keys left after removing the user: %+v", kl.Keys)
+	}
+}
+
+// testS3Metrics checks that S3 requests are counted in the gateway's metrics under their
+// operation's name, with bytes and error codes, like the native API's.
+func testS3Metrics(ctx context.Context, t *testing.T, e *s3Env) {
+	mkBucket(ctx, t, e.cl, "metered")
+	u := e.endpoint + "/v1/metrics"
+	before := scrape(ctx, t, u)
+	const n, size = 5, 70001
+	for i := range n {
+		put(ctx, t, e.cl, "metered", fmt.Sprintf("o%d", i), randBytes(uint64(i), size))
+	}
+	for i := range n {
+		out, err := e.cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("metered"), Key: aws.String(fmt.Sprintf("o%d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := io.ReadAll(out.Body); err != nil || len(b) != size {
+			t.Fatalf("GET o%d: %d bytes, %v", i, len(b), err)
+		}
+		out.Body.Close()
+	}
+	_, err := e.cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("metered"), Key: aws.String("missing")})
+	wantS3Err(t, "GET missing", err, "NoSuchKey", 404)
+	after := scrape(ctx, t, u)
+	d := func(name string, labels map[string]string) float64 {
+		return sample(after, name, labels) - sample(before, name, labels)
+	}
+	for _, c := range []struct {
+		what      string
+		got, want float64
+	}{
+		{"PUT 200", d("ais_gw_requests_total", map[string]string{"op": "s3_put_object", "status": "200"}), n},
+		{"GET 200", d("ais_gw_requests_total", map[string]string{"op": "s3_get_object", "status": "200"}), n},
+		{"GET 404", d("ais_gw_requests_total", map[string]string{"op": "s3_get_object", "status": "404"}), 1},
+		{"NoSuchKey", d("ais_gw_request_errors_total", map[string]string{"op": "s3_get_object", "code": "NoSuchKey"}), 1},
+		{"PUT body bytes", d("ais_gw_request_body_bytes_total", map[string]string{"op": "s3_put_object"}), n * size},
+		{"GET latency observations", d("ais_gw_request_duration_seconds", map[string]string{"op": "s3_get_object"}), n + 1},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: moved by %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	if got := d("ais_gw_response_body_bytes_total", map[string]string{"op": "s3_get_object"}); got < n*size {
+		t.Errorf("GET response bytes moved by %v, want at least %d", got, n*size)
 	}
 }

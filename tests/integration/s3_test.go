@@ -48,6 +48,7 @@ func TestS3(t *testing.T) {
 	t.Run("virtual-host", func(t *testing.T) { testS3VirtualHost(ctx, t, e) })
 	t.Run("redirect", func(t *testing.T) { testS3Redirect(ctx, t, e) })
 	t.Run("cli-keys", func(t *testing.T) { testS3CLIKeys(ctx, t, e) })
+	t.Run("metrics", func(t *testing.T) { testS3Metrics(ctx, t, e) })
 }
 
 func mkBucket(ctx context.Context, t *testing.T, cl *s3.Client, name string) {
