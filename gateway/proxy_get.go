@@ -105,36 +105,15 @@ func (p *rawConns) close() {
 // proxyGet streams a GET from the target URL u to w (the server's own ResponseWriter).
 func (g *Gateway) proxyGet(w http.ResponseWriter, r *http.Request, u *url.URL) {
 	ctx := r.Context()
-	out := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: make(http.Header, len(r.Header)+1)}
+	hdr := make(http.Header, len(r.Header)+1)
 	for k, vs := range r.Header {
 		if !hopByHop[k] {
-			out.Header[k] = vs
+			hdr[k] = vs
 		}
 	}
-	// The target reads the epoch from the signed query; a client's hint is for the gateway.
-	out.Header.Set(api.HeaderEpoch, u.Query().Get(api.QueryEpoch))
 	requestID := r.Header.Get(api.HeaderRequestID)
-
-	var rc *rawConn
-	var resp *http.Response
-	for attempt := 0; ; attempt++ {
-		var reused bool
-		var err error
-		rc, reused, err = g.raw.get(ctx, u.Host)
-		if err == nil {
-			resp, err = roundTrip(ctx, rc, out)
-			if err != nil {
-				rc.c.Close()
-			}
-		}
-		if err == nil {
-			break
-		}
-		// A kept connection the target closed meanwhile fails at once: try a new one.
-		if reused && attempt == 0 && ctx.Err() == nil {
-			continue
-		}
+	rc, resp, err := g.rawGet(ctx, u, hdr)
+	if err != nil {
 		w.Header().Set(api.HeaderRequestID, requestID)
 		api.WriteError(w, r, fmt.Errorf("%w: gateway: proxy to target: %v", meta.ErrUnavailable, err))
 		return
@@ -150,12 +129,46 @@ func (g *Gateway) proxyGet(w http.ResponseWriter, r *http.Request, u *url.URL) {
 	}
 	h.Set(api.HeaderRequestID, requestID)
 	w.WriteHeader(resp.StatusCode)
+	if err := g.rawBody(ctx, w, rc, resp); err != nil {
+		g.log.Debug("proxied GET cut short", "path", r.URL.Path, "err", err)
+		// The header is out: abort the client's connection, so it sees the body end early.
+		panic(http.ErrAbortHandler)
+	}
+}
 
+// rawGet sends a GET with header hdr to the target URL u on a kept (or new) raw connection and
+// returns the connection with the answer's header read. The caller hands both to rawBody, or
+// closes the connection.
+func (g *Gateway) rawGet(ctx context.Context, u *url.URL, hdr http.Header) (*rawConn, *http.Response, error) {
+	out := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: hdr}
+	// The target reads the epoch from the signed query; a client's hint is for the gateway.
+	out.Header.Set(api.HeaderEpoch, u.Query().Get(api.QueryEpoch))
+	for attempt := 0; ; attempt++ {
+		rc, reused, err := g.raw.get(ctx, u.Host)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp, err := roundTrip(ctx, rc, out)
+		if err == nil {
+			return rc, resp, nil
+		}
+		rc.c.Close()
+		// A kept connection the target closed meanwhile fails at once: try a new one.
+		if !reused || attempt > 0 || ctx.Err() != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// rawBody streams the body of resp, read from rc, to w: what the header read already buffered
+// first, the rest spliced socket to socket. It keeps rc for reuse when the body was read to its
+// end, and closes it otherwise. An error means the body was cut short.
+func (g *Gateway) rawBody(ctx context.Context, w io.Writer, rc *rawConn, resp *http.Response) error {
 	// Cancel a stalled transfer when the client goes away.
 	stop := context.AfterFunc(ctx, func() { _ = rc.c.SetDeadline(time.Unix(1, 0)) })
 	var err error
 	if n := resp.ContentLength; n >= 0 && len(resp.TransferEncoding) == 0 {
-		// What the header read already buffered goes first; the rest is spliced.
 		k := min(int64(rc.br.Buffered()), n)
 		if k > 0 {
 			b, _ := rc.br.Peek(int(k))
@@ -179,11 +192,7 @@ func (g *Gateway) proxyGet(w http.ResponseWriter, r *http.Request, u *url.URL) {
 	} else {
 		g.raw.put(rc)
 	}
-	if err != nil {
-		g.log.Debug("proxied GET cut short", "path", r.URL.Path, "err", err)
-		// The header is out: abort the client's connection, so it sees the body end early.
-		panic(http.ErrAbortHandler)
-	}
+	return err
 }
 
 // roundTrip sends req on rc and reads the answer's header.

@@ -156,14 +156,21 @@ func (g *Gateway) s3GetObject(sr *s3Req) error {
 		sr.w.Header().Set("Location", u)
 		return noContent(sr, http.StatusTemporaryRedirect)
 	}
-	resp, err := g.targetDo(sr.r.Context(), sr, tc)
+	if sr.r.Method == http.MethodGet {
+		err = g.s3SpliceGet(sr, tc)
+	} else {
+		var resp *http.Response
+		if resp, err = g.targetDo(sr.r.Context(), sr, tc); err == nil {
+			err = relay(sr, resp)
+		}
+	}
 	if err != nil {
 		if sr.query.Get("partNumber") != "" && errors.Is(err, meta.ErrRangeNotSatisfiable) {
 			return fmt.Errorf("%w: %w", errS3InvalidPartNumber, err)
 		}
 		return err
 	}
-	return relay(sr, resp)
+	return nil
 }
 
 // s3DeleteObject is DeleteObject: 204, also for a key that does not exist.

@@ -208,6 +208,54 @@ func relay(sr *s3Req, resp *http.Response) error {
 	return nil
 }
 
+// s3SpliceGet is targetDo and relay for a GET, on the gateway's raw connections: the object's
+// bytes go from the target's socket to the client's by splice, not through a copy buffer.
+func (g *Gateway) s3SpliceGet(sr *s3Req, tc *targetCall) error {
+	ctx := sr.r.Context()
+	for attempt := 0; ; attempt++ {
+		_, us, err := g.targetURLFor(ctx, tc)
+		if err != nil {
+			return err
+		}
+		u, err := url.Parse(us)
+		if err != nil {
+			return fmt.Errorf("gateway: s3 GET %s/%s: %w", tc.bucket.Name, tc.key, err)
+		}
+		hdr := make(http.Header, len(tc.header)+2)
+		for k, vs := range tc.header {
+			hdr[k] = vs
+		}
+		hdr.Set(api.HeaderRequestID, sr.id)
+		rc, resp, err := g.rawGet(ctx, u, hdr)
+		if err != nil {
+			if ctx.Err() != nil {
+				return &answered{ctx.Err()} // the client went away
+			}
+			return fmt.Errorf("%w: gateway: s3 GET to target: %v", meta.ErrUnavailable, err)
+		}
+		if resp.StatusCode >= 400 {
+			werr := api.ReadError(resp)
+			rc.c.Close()
+			if resp.StatusCode == http.StatusMisdirectedRequest && attempt < 3 {
+				g.catchUpTo(ctx, resp.Header.Get(api.HeaderEpoch))
+				continue
+			}
+			return werr
+		}
+		h := sr.w.Header()
+		copyAnswerHeaders(h, resp.Header)
+		if resp.ContentLength >= 0 {
+			h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+		}
+		sr.w.WriteHeader(resp.StatusCode)
+		if err := g.rawBody(ctx, sr.w, rc, resp); err != nil {
+			// The header is out: abort the client's connection, so it sees the body end early.
+			panic(http.ErrAbortHandler)
+		}
+		return nil
+	}
+}
+
 // answered is an error after the answer began: it is logged, not answered.
 type answered struct{ err error }
 
