@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -25,7 +26,8 @@ type CLI struct {
 	WaitCluster WaitClusterCmd `cmd:"" name:"wait-cluster" hidden:"" help:"Wait until a cluster serves with its targets (make bench)."`
 	S3Key       S3KeyCmd       `cmd:"" name:"s3-key" hidden:"" help:"Make an S3 access key through meta and print 'ID SECRET' (make bench)."`
 
-	LogLevel string `default:"warn" enum:"debug,info,warn,error" help:"Log level of the bench's own messages: debug, info, warn or error."`
+	LogLevel   string `default:"warn" enum:"debug,info,warn,error" help:"Log level of the bench's own messages: debug, info, warn or error."`
+	CPUProfile string `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the load generator itself to FILE (go tool pprof), to tell its own cost from the cluster's."`
 }
 
 func main() {
@@ -42,7 +44,19 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.Bind(log)
+	if cli.CPUProfile != "" {
+		f, err := os.Create(cli.CPUProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ais-bench: --cpuprofile:", err)
+			os.Exit(2)
+		}
+		defer f.Close()
+	}
 	err := kctx.Run()
+	pprof.StopCPUProfile()
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ais-bench:", err)
