@@ -100,20 +100,31 @@ func (s *Store) CreateUpload(b *meta.Bucket, name string, custom map[string]stri
 		return fail(err)
 	}
 	rec := uploadRecord{V: 1, ID: id, BucketID: b.ID, Name: name, Initiated: s.now().UnixNano(), Custom: custom, Checksum: checksum}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return fail(err)
-	}
 	if err := s.fs.MkdirAll(dir); err != nil {
 		return fail(err)
+	}
+	if err := s.writeUploadRecord(mp, dir, &rec, b.Props.Write.Fsync); err != nil {
+		_ = s.fs.RemoveAll(dir)
+		return fail(err)
+	}
+	info := rec.info()
+	return &info, nil
+}
+
+// writeUploadRecord writes an upload's record into its (existing) directory atomically: the
+// record's presence is the upload's existence.
+func (s *Store) writeUploadRecord(mp, dir string, rec *uploadRecord, fsync bool) error {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return err
 	}
 	work := mp + "/" + workDir + "/" + randomHex(12)
 	f, err := s.fs.Create(work)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	_, err = f.Write(raw)
-	if err == nil && b.Props.Write.Fsync {
+	if err == nil && fsync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -124,11 +135,8 @@ func (s *Store) CreateUpload(b *meta.Bucket, name string, custom map[string]stri
 	}
 	if err != nil {
 		_ = s.fs.Remove(work)
-		_ = s.fs.RemoveAll(dir)
-		return fail(err)
 	}
-	info := rec.info()
-	return &info, nil
+	return err
 }
 
 // readUpload reads an upload's record; a missing or foreign one is meta.ErrUploadNotFound.
@@ -138,6 +146,19 @@ func (s *Store) readUpload(b *meta.Bucket, name, id string) (*uploadRecord, stri
 		return nil, "", "", err
 	}
 	rec, err := s.readUploadFile(dir)
+	if errors.Is(err, meta.ErrUploadNotFound) {
+		// After a change of mountpaths the upload may sit on another one: it is used there.
+		rel := dir[len(mp):]
+		for _, other := range s.walkMountpaths() {
+			if other == mp {
+				continue
+			}
+			if r, oerr := s.readUploadFile(other + rel); oerr == nil {
+				rec, mp, dir, err = r, other, other+rel, nil
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, "", "", err
 	}

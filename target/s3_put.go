@@ -25,6 +25,12 @@ func (s *Server) s3Object(c echo.Context, view *api.View, b *meta.Bucket, name s
 	}
 	_, hasUploads := q["uploads"]
 	uploadID := q.Get("uploadId")
+	if uploadID != "" {
+		// The upload may sit on the object's previous owner (mpu_move.go).
+		if err := s.ensureUpload(r.Context(), b, name, uploadID); err != nil {
+			return err
+		}
+	}
 	switch r.Method {
 	case http.MethodPost:
 		switch {

@@ -41,6 +41,8 @@ type Server struct {
 	tel  *telemetryState // metrics, request IDs, pprof (metrics.go)
 	back chan struct{}   // closed once a target that left for maintenance is active again (drain.go)
 
+	adoptions uploadAdoptions // multipart uploads being fetched from their old holder (mpu_move.go)
+
 	// Jobs, rebalance and decommission (rebalance_wiring.go).
 	jobs      *jobs.Registry
 	reb       *rebalancer
@@ -107,6 +109,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.control.GET("/v1/internal/uploads/:bucket", s.listUploads)
 	s.data = newEcho(log, "data")
 	s.data.GET("/v1/health", s.health)
+	s.uploadRoutes() // mpu_move.go
 	s.back = make(chan struct{})
 	s.installTelemetry()
 	s.initJobs()
