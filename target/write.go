@@ -207,6 +207,11 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 			}
 		}
 	}
+	if s.afterPut != nil { // mirror_jobs.go: mirror copies
+		if err := s.afterPut(ctx, b, a.Epoch, rec); err != nil {
+			return fail(err)
+		}
+	}
 	return rec, nil
 }
 
