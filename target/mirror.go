@@ -45,10 +45,47 @@ func (s *Store) isMirrorCopy(b *meta.Bucket, it balancer.Item) bool {
 	return s.copiesOf(b) > 1 && slices.Contains(s.copyOrder(b, it.Name), it.Mountpath)
 }
 
-// dropStaleCopies removes the copies of an object older than rec (just written to the
-// primary) on every other mountpath, so that no older copy can be read in its place.
+// redundantCopy reports whether a rebalance should not send the copy it walked: a copy
+// other than the primary while the primary mountpath holds the same version (the object moves
+// once, from there, and its other copies are removed with it: removeMirrorCopies).
+func (s *Store) redundantCopy(b *meta.Bucket, it balancer.Item) bool {
+	primary := meta.Mountpath(it.Key(), s.mountpaths())
+	if it.Mountpath == primary {
+		return false
+	}
+	path, err := s.copyPath(primary, b, it.Name)
+	if err != nil {
+		return false
+	}
+	pm := s.currentMeta(path, b, it.Name)
+	return pm != nil && pm.Version == it.Version && pm.Mtime == it.Mtime
+}
+
+// removeMirrorCopies removes the copies of a moved object on mountpaths other than the one it
+// was sent from, if they still hold the version sent.
+func (s *Store) removeMirrorCopies(b *meta.Bucket, it balancer.Item) error {
+	var errs []error
+	for _, mp := range s.walkMountpaths() {
+		if mp == it.Mountpath {
+			continue
+		}
+		if err := s.RemoveCopy(mp, b, it.Name, it.Version, it.Mtime, b.Props.Write.Fsync); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dropStaleCopies removes, on every other mountpath, the copies of an object that differ from
+// what its primary now holds (rec was just written there; a newer write may have followed), so
+// that no older copy can be read, or restored, in its place. A copy of a newer write that
+// raced ahead stays.
 func (s *Store) dropStaleCopies(b *meta.Bucket, rec *ObjectMeta, fsync bool) {
 	primary := meta.Mountpath(meta.ObjectKey(b.Key(), rec.Name), s.mountpaths())
+	pp, err := s.copyPath(primary, b, rec.Name)
+	if err != nil {
+		return
+	}
 	for _, mp := range s.walkMountpaths() {
 		if mp == primary {
 			continue
@@ -59,10 +96,15 @@ func (s *Store) dropStaleCopies(b *meta.Bucket, rec *ObjectMeta, fsync bool) {
 		}
 		mu := s.lock(b, rec.Name)
 		mu.Lock()
-		cur := s.currentMeta(path, b, rec.Name)
 		removed := false
-		if cur != nil && cur.Version < rec.Version {
-			removed = s.fs.Remove(path) == nil
+		if cur := s.currentMeta(path, b, rec.Name); cur != nil {
+			pm := s.currentMeta(pp, b, rec.Name)
+			if pm == nil {
+				pm = rec // deleted meanwhile: the DELETE removes every copy itself
+			}
+			if cur.Version != pm.Version || cur.Mtime != pm.Mtime {
+				removed = s.fs.Remove(path) == nil
+			}
 		}
 		mu.Unlock()
 		if removed {

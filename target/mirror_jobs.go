@@ -57,6 +57,19 @@ func (s *Server) initProtection() {
 	s.mirror = &mirrorState{queue: make(chan mirrorTask, mirrorQueueLen)}
 	s.mirror.restores.m = map[string]*flight{}
 	s.store.afterPut = s.afterPut
+	// A new write counts its version up from every local copy, not only the primary: after a
+	// lost disk took the primary, a copy elsewhere must not look newer than the new write.
+	floor := s.store.versionFloor
+	s.store.versionFloor = func(ctx context.Context, b *meta.Bucket, name string) uint64 {
+		var v uint64
+		if floor != nil {
+			v = floor(ctx, b, name)
+		}
+		if m := s.store.NewestMeta(b, name); m != nil {
+			v = max(v, m.Version)
+		}
+		return v
+	}
 	s.follower.OnNewEpoch(s.mirrorOnNewEpoch)
 	s.jobs.RegisterKind(meta.JobMirror, func(id string, args map[string]string) (*jobs.Job, error) {
 		return s.startBucketJob(meta.JobMirror, id, args)

@@ -474,6 +474,44 @@ func TestMirror(t *testing.T) {
 			t.Fatalf("%d objects not read back right", bad)
 		}
 	})
+
+	// Rebalance: a 4th target joins; each moved object is sent once (not once per copy), the
+	// receiver makes its copies, and the sender keeps none.
+	t.Run("Rebalance", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		const bucket = "mirror-reb"
+		m.bucket(ctx, t, bucket, `{"mirror":{"copies":2}}`)
+		objs := mirObjects(600, 6)
+		putAll(ctx, t, m.cl, bucket, objs)
+		m.waitMirrorJobs(ctx, t)
+		before, _ := m.copyPaths(ctx, t, bucket, objs)
+		since := time.Now()
+		c.AddTarget(t)
+		if err := c.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		jobs := waitRebalance(ctx, t, c, m.cl, since)
+		m.waitMirrorJobs(ctx, t)
+		after, _ := m.copyPaths(ctx, t, bucket, objs)
+		moved := 0
+		for _, o := range objs {
+			if filepath.Dir(filepath.Dir(before[o.name][0])) != filepath.Dir(filepath.Dir(after[o.name][0])) {
+				moved++ // the owner (the mountpaths' parent directory) changed
+			}
+		}
+		var sent int64
+		for _, j := range jobs {
+			sent += j.Counters.SentObjects
+		}
+		// Every bucket's objects move; those of this bucket are the only mirrored ones that
+		// count here, so the sum bounds from above: sent once, not twice.
+		m.checkCopies(ctx, t, bucket, objs, 2)
+		t.Logf("rebalance: %d of %d mirrored objects moved; the jobs sent %d objects in all buckets", moved, len(objs), sent)
+		if moved == 0 {
+			t.Fatal("no object moved to the new target")
+		}
+	})
 }
 
 // waitBucketJob waits for the newest mirror job of a bucket (started by the props change) to
