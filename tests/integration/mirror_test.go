@@ -38,6 +38,36 @@ type mirCluster struct {
 	c    *cluster.Cluster
 	cl   *api.Client
 	seen map[string]bool // mirror jobs waitBucketJob returned already
+	// live are the objects of every bucket of the tests (for the rebalance's count).
+	live map[string][]body
+}
+
+func (m *mirCluster) stored(bucket string, objs []body) {
+	if m.live == nil {
+		m.live = map[string][]body{}
+	}
+	m.live[bucket] = objs
+}
+
+// owners returns the owner of every live object under the latest epoch.
+func (m *mirCluster) owners(ctx context.Context, t *testing.T) map[string]string {
+	t.Helper()
+	snap, err := m.c.MetaClient.LatestSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := meta.NewPlacement(snap.ActiveTargets())
+	out := map[string]string{}
+	for bucket, objs := range m.live {
+		for _, o := range objs {
+			owner, err := p.Owner(meta.ObjectKey(meta.BucketKey(meta.ProviderAIS, bucket), o.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[bucket+"/"+o.name] = owner.ID
+		}
+	}
+	return out
 }
 
 func (m *mirCluster) bucket(ctx context.Context, t *testing.T, name, props string) {
@@ -255,6 +285,7 @@ func TestMirror(t *testing.T) {
 		objs := mirObjects(1000, 1)
 		start := time.Now()
 		putAll(ctx, t, m.cl, bucket, objs)
+		m.stored(bucket, objs)
 		t.Logf("PUT %d objects (%.1f MiB) in %s", len(objs), float64(totalBytes(objs))/(1<<20), time.Since(start).Round(time.Millisecond))
 		m.waitMirrorJobs(ctx, t)
 		t.Logf("async copies made %s after the first PUT", time.Since(start).Round(time.Millisecond))
@@ -305,6 +336,7 @@ func TestMirror(t *testing.T) {
 		m.bucket(ctx, t, bucket, `{"mirror":{"copies":2},"checksum":{"validate_read":true}}`)
 		objs := mirObjects(300, 2)
 		putAll(ctx, t, m.cl, bucket, objs)
+		m.stored(bucket, objs)
 		m.waitMirrorJobs(ctx, t)
 		want, _ := m.copyPaths(ctx, t, bucket, objs)
 		for i, o := range objs[:100] {
@@ -354,6 +386,7 @@ func TestMirror(t *testing.T) {
 		m.bucket(ctx, t, bucket, `{"mirror":{"copies":2}}`)
 		objs := mirObjects(300, 3)
 		putAll(ctx, t, m.cl, bucket, objs)
+		m.stored(bucket, objs)
 		m.waitMirrorJobs(ctx, t)
 		want, _ := m.copyPaths(ctx, t, bucket, objs)
 		for i, o := range objs[:100] {
@@ -401,6 +434,10 @@ func TestMirror(t *testing.T) {
 			t.Fatalf("GET of a corrupted object without copies: %v (kind %s), want a corrupt error", err, meta.KindOf(err))
 		}
 		t.Logf("no copy left: GET answers %v", err)
+		if err := m.cl.DeleteObject(ctx, bucket, objs[0].name); err != nil {
+			t.Fatal(err)
+		}
+		m.stored(bucket, objs[1:])
 	})
 
 	// Sync: with mirror.sync both copies exist as soon as the PUT has answered.
@@ -433,6 +470,7 @@ func TestMirror(t *testing.T) {
 		if err := m.cl.DeleteObject(ctx, bucket, objs[1].name); err != nil {
 			t.Fatal(err)
 		}
+		m.stored(bucket, append(objs[:1:1], objs[2:]...))
 		for _, path := range want[objs[1].name] {
 			if _, err := os.Stat(path); err == nil {
 				t.Fatalf("copy %s survived the DELETE", path)
@@ -449,6 +487,7 @@ func TestMirror(t *testing.T) {
 		m.bucket(ctx, t, bucket, `{}`)
 		objs := mirObjects(300, 5)
 		putAll(ctx, t, m.cl, bucket, objs)
+		m.stored(bucket, objs)
 		m.checkCopies(ctx, t, bucket, objs, 1)
 		if _, err := m.cl.PatchBucketProps(ctx, bucket, []byte(`{"mirror":{"copies":2}}`)); err != nil {
 			t.Fatal(err)
@@ -484,8 +523,9 @@ func TestMirror(t *testing.T) {
 		m.bucket(ctx, t, bucket, `{"mirror":{"copies":2}}`)
 		objs := mirObjects(600, 6)
 		putAll(ctx, t, m.cl, bucket, objs)
+		m.stored(bucket, objs)
 		m.waitMirrorJobs(ctx, t)
-		before, _ := m.copyPaths(ctx, t, bucket, objs)
+		prev := m.owners(ctx, t)
 		since := time.Now()
 		c.AddTarget(t)
 		if err := c.WaitReady(ctx); err != nil {
@@ -493,21 +533,27 @@ func TestMirror(t *testing.T) {
 		}
 		jobs := waitRebalance(ctx, t, c, m.cl, since)
 		m.waitMirrorJobs(ctx, t)
-		after, _ := m.copyPaths(ctx, t, bucket, objs)
 		moved := 0
-		for _, o := range objs {
-			if filepath.Dir(filepath.Dir(before[o.name][0])) != filepath.Dir(filepath.Dir(after[o.name][0])) {
-				moved++ // the owner (the mountpaths' parent directory) changed
+		for key, owner := range m.owners(ctx, t) {
+			if prev[key] != owner {
+				moved++
 			}
 		}
 		var sent int64
 		for _, j := range jobs {
 			sent += j.Counters.SentObjects
 		}
-		// Every bucket's objects move; those of this bucket are the only mirrored ones that
-		// count here, so the sum bounds from above: sent once, not twice.
-		m.checkCopies(ctx, t, bucket, objs, 2)
-		t.Logf("rebalance: %d of %d mirrored objects moved; the jobs sent %d objects in all buckets", moved, len(objs), sent)
+		for bucket, live := range m.live {
+			n := 2
+			if bucket == "mirror-scrub" {
+				n = 1
+			}
+			m.checkCopies(ctx, t, bucket, live, n)
+		}
+		t.Logf("rebalance: %d objects (of all buckets, each with its copies) moved; the jobs stored %d at their new owners", moved, sent)
+		if int64(moved) != sent {
+			t.Errorf("rebalance stored %d objects, want %d: each object once", sent, moved)
+		}
 		if moved == 0 {
 			t.Fatal("no object moved to the new target")
 		}
