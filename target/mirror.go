@@ -116,13 +116,29 @@ func (s *Store) dropStaleCopies(b *meta.Bucket, rec *ObjectMeta, fsync bool) {
 // ensureCopyDir is ensureBucketDir for a copy: a bucket directory that vanished under the
 // store's feet (a wiped or replaced disk) is made again.
 func (s *Store) ensureCopyDir(mp string, b *meta.Bucket, epoch uint64) error {
-	dir := bucketDir(mp, b.Provider, b.Name)
-	if _, err := s.fs.Stat(dir); err != nil && notFoundErr(err) {
-		s.bmu.Lock()
-		delete(s.bmu.verified, dir)
-		s.bmu.Unlock()
-	}
+	s.remakeBucketDir(mp, b, epoch)
 	return s.ensureBucketDir(mp, b, epoch)
+}
+
+// remakeBucketDir makes a bucket directory again that the store had checked and that vanished
+// without the store removing it (a wiped or replaced disk, not a destroyed bucket: that one's
+// directory went to the trash and is no longer checked), and reports whether it did.
+func (s *Store) remakeBucketDir(mp string, b *meta.Bucket, epoch uint64) bool {
+	dir := bucketDir(mp, b.Provider, b.Name)
+	s.bmu.Lock()
+	id, ok := s.bmu.verified[dir]
+	if !ok || id != b.ID {
+		s.bmu.Unlock()
+		return false
+	}
+	if _, err := s.fs.Stat(dir); err == nil || !notFoundErr(err) {
+		s.bmu.Unlock()
+		return false
+	}
+	delete(s.bmu.verified, dir)
+	s.bmu.Unlock()
+	s.log.Warn("bucket directory vanished from a mountpath; making it again", "dir", dir)
+	return s.ensureBucketDir(mp, b, epoch) == nil
 }
 
 // putCopy writes the object src (an open copy) to mountpath mp with the write protocol: the
