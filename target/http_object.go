@@ -189,7 +189,8 @@ func setObjectHeaders(h http.Header, m *ObjectMeta) {
 
 // getObject answers GET and HEAD. With validation (?validate=true or the bucket's
 // checksum.validate_read) the whole object is hashed before the first byte goes out, so
-// damaged bytes are never served: the answer is 500 Corrupt instead.
+// damaged bytes are never served: the object is restored from a mirror copy if it has one
+// (docs/protection.md), and the answer is 500 Corrupt if nothing valid is left.
 func (s *Server) getObject(c echo.Context, view *api.View, b *meta.Bucket, name string) error {
 	r := c.Request()
 	validate := r.URL.Query().Get("validate")
