@@ -43,6 +43,7 @@ func (g *Gateway) routes() *echo.Echo {
 	e.DELETE("/v1/buckets/:bucket", g.destroyBucket)
 	e.GET("/v1/buckets/:bucket/props", g.bucketProps)
 	e.PATCH("/v1/buckets/:bucket/props", g.patchBucketProps)
+	e.GET("/v1/buckets/:bucket/summary", g.bucketSummary) // http_summary.go
 
 	for _, m := range []string{http.MethodPut, http.MethodGet, http.MethodHead, http.MethodDelete} {
 		e.Add(m, "/v1/objects/*", g.object)

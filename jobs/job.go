@@ -35,6 +35,8 @@ type Job struct {
 	sentObjs, sentBytes   atomic.Int64
 	recvObjs, recvBytes   atomic.Int64
 	errs                  atomic.Int64
+	checked, damaged      atomic.Int64
+	restored, unrecov     atomic.Int64
 
 	mu struct {
 		sync.Mutex
@@ -67,6 +69,15 @@ func (j *Job) AddReceived(objs, bytes int64) { j.recvObjs.Add(objs); j.recvBytes
 // AddError counts an object whose move failed.
 func (j *Job) AddError() { j.errs.Add(1) }
 
+// AddScrub counts objects a scrub (or a restore) checked, found damaged, restored and could
+// not restore.
+func (j *Job) AddScrub(checked, damaged, restored, unrecoverable int64) {
+	j.checked.Add(checked)
+	j.damaged.Add(damaged)
+	j.restored.Add(restored)
+	j.unrecov.Add(unrecoverable)
+}
+
 // Seed adds counters carried over from an earlier run (a job resumed after a restart).
 func (j *Job) Seed(c meta.JobCounters) {
 	j.AddLocal(c.LocalObjects, c.LocalBytes)
@@ -95,7 +106,9 @@ func (j *Job) Counters() meta.JobCounters {
 		LocalObjects: j.localObjs.Load(), LocalBytes: j.localBytes.Load(),
 		SentObjects: j.sentObjs.Load(), SentBytes: j.sentBytes.Load(),
 		ReceivedObjects: j.recvObjs.Load(), ReceivedBytes: j.recvBytes.Load(),
-		Errors: j.errs.Load(),
+		Errors:  j.errs.Load(),
+		Checked: j.checked.Load(), Damaged: j.damaged.Load(), Restored: j.restored.Load(),
+		Unrecoverable: j.unrecov.Load(),
 	}
 }
 

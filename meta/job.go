@@ -4,6 +4,8 @@ package meta
 const (
 	JobRebalance = "rebalance" // move objects to their HRW target after the active target set changed
 	JobResilver  = "resilver"  // move objects to their HRW mountpath after a target's mountpaths changed
+	JobMirror    = "mirror"    // make (or remove) mirror copies of a bucket's objects per mirror.copies
+	JobScrub     = "scrub"     // re-hash every object and copy of a bucket and restore the damaged ones
 )
 
 // JobState is where a job is in its life.
@@ -32,6 +34,12 @@ type JobCounters struct {
 	ReceivedBytes   int64 `json:"received_bytes"`
 	// Errors counts objects whose move failed and will be tried again (or were given up).
 	Errors int64 `json:"errors"`
+	// Scrub and restore: objects checked, found damaged (a copy corrupt or missing), restored
+	// to full redundancy, and left unrecoverable (no valid copy anywhere).
+	Checked       int64 `json:"checked,omitempty"`
+	Damaged       int64 `json:"damaged,omitempty"`
+	Restored      int64 `json:"restored,omitempty"`
+	Unrecoverable int64 `json:"unrecoverable,omitempty"`
 }
 
 // Add adds o to c.
@@ -43,6 +51,10 @@ func (c *JobCounters) Add(o JobCounters) {
 	c.ReceivedObjects += o.ReceivedObjects
 	c.ReceivedBytes += o.ReceivedBytes
 	c.Errors += o.Errors
+	c.Checked += o.Checked
+	c.Damaged += o.Damaged
+	c.Restored += o.Restored
+	c.Unrecoverable += o.Unrecoverable
 }
 
 // JobStatus is one job on one node: what the jobs API reports per target.

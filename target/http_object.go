@@ -49,7 +49,7 @@ func (s *Server) object(c echo.Context) error {
 		}
 		return c.NoContent(http.StatusOK)
 	default:
-		return s.getObject(c, b, name)
+		return s.getObject(c, view, b, name)
 	}
 }
 
@@ -189,11 +189,22 @@ func setObjectHeaders(h http.Header, m *ObjectMeta) {
 
 // getObject answers GET and HEAD. With validation (?validate=true or the bucket's
 // checksum.validate_read) the whole object is hashed before the first byte goes out, so
-// damaged bytes are never served: the answer is 500 Corrupt instead.
-func (s *Server) getObject(c echo.Context, b *meta.Bucket, name string) error {
+// damaged bytes are never served: the object is restored from a mirror copy if it has one
+// (docs/protection.md), and the answer is 500 Corrupt if nothing valid is left.
+func (s *Server) getObject(c echo.Context, view *api.View, b *meta.Bucket, name string) error {
 	r := c.Request()
-	obj, err := s.store.Open(b, name)
+	validate := r.URL.Query().Get("validate")
+	verify := r.Method == http.MethodGet && (validate == "true" || validate == "1" || b.Props.Checksum.ValidateRead)
+	obj, err := s.openForRead(b, name, verify) // mirror_read.go: least busy copy, hashed if verify
+	if err != nil && restorable(err) {
+		// Restore on read: a missing or damaged object is rebuilt from redundancy, written
+		// back, and served. Mirror copies first (mirror_read.go); EC adds its call below.
+		obj, err = s.restoreFromMirror(r.Context(), b, view.Snap.Epoch, name, verify, err)
+	}
 	if err != nil {
+		if errors.Is(err, meta.ErrCorrupt) {
+			s.log.Error("object is corrupt", "bucket", b.Key(), "object", name, "err", err)
+		}
 		return err
 	}
 	defer obj.Close()
@@ -203,15 +214,6 @@ func (s *Server) getObject(c echo.Context, b *meta.Bucket, name string) error {
 	if err != nil {
 		h.Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
 		return err
-	}
-	validate := r.URL.Query().Get("validate")
-	if r.Method == http.MethodGet && (validate == "true" || validate == "1" || b.Props.Checksum.ValidateRead) {
-		if err := s.store.Verify(obj); err != nil {
-			if errors.Is(err, meta.ErrCorrupt) {
-				s.log.Error("object is corrupt", "bucket", b.Key(), "object", name, "err", err)
-			}
-			return err
-		}
 	}
 	setObjectHeaders(h, m)
 	h.Set("Content-Type", "application/octet-stream")

@@ -135,8 +135,8 @@ func (n *rebalanceNode) Plan(items []balancer.Item) []balancer.Move {
 	v := n.r.s.follower.Current()
 	keep := items[:0:0]
 	for _, it := range items {
-		if b, ok := v.Snap.Buckets[it.BucketKey]; ok && b.ID == it.BucketID {
-			keep = append(keep, it)
+		if b, ok := v.Snap.Buckets[it.BucketKey]; ok && b.ID == it.BucketID && !n.r.s.store.redundantCopy(&b, it) {
+			keep = append(keep, it) // a mirrored object moves once, from its primary (mirror.go)
 		}
 	}
 	return balancer.PlanRebalance(n.r.s.id, n.prev, v.Placement, keep)
@@ -185,7 +185,10 @@ func (n *rebalanceNode) Remove(ctx context.Context, m balancer.Move) error {
 	if !ok {
 		return nil
 	}
-	return n.r.s.store.RemoveCopy(m.Item.Mountpath, b, m.Item.Name, m.Item.Version, m.Item.Mtime, b.Props.Write.Fsync)
+	if err := n.r.s.store.RemoveCopy(m.Item.Mountpath, b, m.Item.Name, m.Item.Version, m.Item.Mtime, b.Props.Write.Fsync); err != nil {
+		return err
+	}
+	return n.r.s.store.removeMirrorCopies(b, m.Item) // mirror.go: the object's other copies go with it
 }
 
 // lastJob is the current or last rebalance job (nil if none ran yet).

@@ -31,6 +31,9 @@ func (s *Server) initJobs() {
 		return s.startResilver(id)
 	})
 
+	s.initProtection() // mirror_jobs.go: mirror and scrub jobs
+	s.summaryRoutes(s.control)
+
 	s.jobRoutes(s.control)
 	s.mountpathRoutes(s.control)
 	s.control.GET("/v1/internal/rebalance", s.rebalanceStatus)

@@ -37,7 +37,7 @@ func (n *resilverNode) Plan(items []balancer.Item) []balancer.Move {
 	v := n.s.follower.Current()
 	keep := items[:0:0]
 	for _, it := range items {
-		if b, ok := v.Snap.Buckets[it.BucketKey]; ok && b.ID == it.BucketID {
+		if b, ok := v.Snap.Buckets[it.BucketKey]; ok && b.ID == it.BucketID && !n.s.store.isMirrorCopy(&b, it) {
 			keep = append(keep, it)
 		}
 	}
@@ -110,6 +110,9 @@ func (s *Server) startResilver(id string) (*jobs.Job, error) {
 	return s.jobs.Start(meta.JobResilver, id, epoch, func(ctx context.Context, j *jobs.Job) error {
 		err := balancer.Run(ctx, j, &resilverNode{s: s}, balancer.Config{Workers: s.reb.cfg.Workers,
 			Grace: s.reb.cfg.Grace, Log: s.reb.log})
+		if err == nil {
+			err = s.refillMirrors(ctx, j) // mirror_jobs.go: copies lost with a mountpath
+		}
 		if err == nil {
 			s.store.drained(s.store.mpset.Load().gen)
 		}

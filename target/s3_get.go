@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/aisfoundry/ais/api"
 	"github.com/aisfoundry/ais/meta"
 )
 
@@ -27,10 +28,16 @@ var s3Overrides = map[string]string{
 // s3Get answers GetObject and HeadObject: conditions (If-Match, If-None-Match,
 // If-Modified-Since, If-Unmodified-Since, as RFC 9110 orders them), a range or a part
 // (partNumber), response-* overrides and the S3 headers.
-func (s *Server) s3Get(c echo.Context, b *meta.Bucket, name string) error {
+func (s *Server) s3Get(c echo.Context, view *api.View, b *meta.Bucket, name string) error {
 	r := c.Request()
 	q := r.URL.Query()
-	obj, err := s.store.Open(b, name)
+	verify := r.Method == http.MethodGet && b.Props.Checksum.ValidateRead
+	obj, err := s.openForRead(b, name, verify) // mirror_read.go: least busy copy, hashed if verify
+	if err != nil && restorable(err) {
+		// Restore on read, as in getObject (http_object.go): mirror copies first; EC adds its
+		// call below.
+		obj, err = s.restoreFromMirror(r.Context(), b, view.Snap.Epoch, name, verify, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -58,11 +65,6 @@ func (s *Server) s3Get(c echo.Context, b *meta.Bucket, name string) error {
 	} else {
 		if off, n, partial, err = parseRange(r.Header.Get("Range"), m.Size); err != nil {
 			h.Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
-			return err
-		}
-	}
-	if r.Method == http.MethodGet && b.Props.Checksum.ValidateRead {
-		if err := s.store.Verify(obj); err != nil {
 			return err
 		}
 	}

@@ -58,7 +58,7 @@ func (s *Server) s3Object(c echo.Context, view *api.View, b *meta.Bucket, name s
 		if uploadID != "" && r.Method == http.MethodGet {
 			return s.mpuListParts(c, b, name, uploadID)
 		}
-		return s.s3Get(c, b, name)
+		return s.s3Get(c, view, b, name)
 	}
 }
 

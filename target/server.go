@@ -49,6 +49,8 @@ type Server struct {
 	leaving   atomic.Bool // removing itself from the cluster map: never join again
 	left      chan struct{}
 	leaveOnce sync.Once
+
+	mirror *mirrorState // mirroring, restore on read, scrub (mirror_jobs.go)
 }
 
 type signerEntry struct {

@@ -140,6 +140,9 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	}
 	root := bucketDir(mp, b.Provider, b.Name)
 	created, err := s.makeParentEscaping(b, filepath.Dir(path), root)
+	if err != nil && errors.Is(err, fs.ErrNotExist) && s.remakeBucketDir(mp, b, a.Epoch) { // mirror.go: a wiped disk
+		created, err = s.makeParentEscaping(b, filepath.Dir(path), root)
+	}
 	if err != nil {
 		return fail(placeErr(name, err))
 	}
@@ -205,6 +208,11 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 			if err := s.fs.SyncDir(d); err != nil {
 				return fail(fmt.Errorf("sync directory: %w", err))
 			}
+		}
+	}
+	if s.afterPut != nil { // mirror_jobs.go: mirror copies
+		if err := s.afterPut(ctx, b, a.Epoch, rec); err != nil {
+			return fail(err)
 		}
 	}
 	return rec, nil

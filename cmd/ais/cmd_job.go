@@ -101,6 +101,9 @@ func writeJob(con *console, j *api.Job) error {
 		fmt.Fprintf(con.Out, "error: %s\n", j.Error)
 	}
 	fmt.Fprintln(con.Out)
+	if j.Kind == meta.JobScrub {
+		return writeScrub(con, j)
+	}
 	t := newTable("TARGET", "STATE", ">VISITED", ">SENT", ">SENT BYTES", ">RECEIVED", ">RECEIVED BYTES", ">ERRORS", "NOTE")
 	for _, p := range append(j.Targets, meta.JobStatus{Node: "TOTAL", Counters: j.Counters}) {
 		note := p.Detail
@@ -169,9 +172,10 @@ func (c *JobStopCmd) Run(ctx context.Context, cl *api.Client, con *console) erro
 
 // JobStartCmd is "ais job start KIND".
 type JobStartCmd struct {
-	Kind string `arg:"" name:"KIND" enum:"rebalance,resilver" help:"rebalance: every target moves its objects to their owners now; resilver: one target (--node) moves its objects to their mountpaths."`
-	Node string `placeholder:"NODE_ID" predictor:"node" help:"Only this target (required for resilver)."`
-	Wait bool   `help:"Wait until the job has ended."`
+	Kind   string `arg:"" name:"KIND" enum:"rebalance,resilver,mirror,scrub" help:"rebalance: every target moves its objects to their owners now; resilver: one target (--node) moves its objects to their mountpaths and remakes lost mirror copies; mirror: make or remove a bucket's mirror copies per mirror.copies; scrub: re-hash a bucket's objects and copies and restore the damaged ones."`
+	Bucket string `arg:"" optional:"" name:"BUCKET" predictor:"bucket" help:"The bucket of a mirror or scrub job, ais://NAME."`
+	Node   string `placeholder:"NODE_ID" predictor:"node" help:"Only this target (required for resilver)."`
+	Wait   bool   `help:"Wait until the job has ended."`
 }
 
 // Run starts a job.
@@ -179,7 +183,21 @@ func (c *JobStartCmd) Run(ctx context.Context, cl *api.Client, con *console) err
 	if c.Kind == meta.JobResilver && c.Node == "" {
 		return fmt.Errorf("a resilver runs on one target: name it with --node")
 	}
-	j, err := cl.StartJob(ctx, api.JobRequest{Kind: c.Kind, Node: c.Node})
+	req := api.JobRequest{Kind: c.Kind, Node: c.Node}
+	switch {
+	case c.Kind == meta.JobMirror || c.Kind == meta.JobScrub:
+		if c.Bucket == "" {
+			return fmt.Errorf("a %s job works on one bucket: ais job start %s ais://BUCKET", c.Kind, c.Kind)
+		}
+		u, err := parseURI(c.Bucket, true)
+		if err != nil {
+			return err
+		}
+		req.Args = map[string]string{"bucket": u.Bucket}
+	case c.Bucket != "":
+		return fmt.Errorf("a %s job takes no bucket", c.Kind)
+	}
+	j, err := cl.StartJob(ctx, req)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,9 @@ import (
 
 // StorageCmd groups "ais storage ...".
 type StorageCmd struct {
-	Mountpath MountpathCmd `cmd:"" help:"Attach, detach, enable or disable a target's mountpath; objects move to their new mountpath in a resilver job."`
+	Mountpath MountpathCmd      `cmd:"" help:"Attach, detach, enable or disable a target's mountpath; objects move to their new mountpath in a resilver job."`
+	Summary   StorageSummaryCmd `cmd:"" help:"Show a bucket's object count, logical size, bytes on disk (with mirror copies and EC slices) and protection."`
+	Scrub     StorageScrubCmd   `cmd:"" help:"Re-hash every object and copy of a bucket, restore the damaged ones from redundancy, and report what was found (a scrub job)."`
 }
 
 // MountpathCmd groups the mountpath changes.
