@@ -22,6 +22,7 @@ type ReportCmd struct {
 	Matrix  string   `required:"" placeholder:"FILE" help:"Results of 'ais-bench matrix'."`
 	Scale   []string `placeholder:"FILE" help:"Results of 'ais-bench scale', one per cluster size."`
 	GoBench string   `name:"gobench" placeholder:"FILE" help:"Output of 'go test -bench' for the hot functions."`
+	Reb     string   `name:"rebalance" placeholder:"FILE" help:"Result of 'ais-bench rebalance'."`
 	Doc     string   `required:"" placeholder:"FILE" help:"The Markdown file to update (the part between the bench markers; appended if it has none)."`
 }
 
@@ -47,6 +48,24 @@ func (c *ReportCmd) Run(context.Context) error {
 		gob = parseGoBench(b)
 	}
 	gen := renderReport(&mr, pts, gob)
+	if c.Reb != "" {
+		var pt RebalancePoint
+		if err := readJSON(c.Reb, &pt); err != nil {
+			return err
+		}
+		gen += rebalanceSection(&pt, func(size int64, fsync bool) (float64, bool) {
+			mode := modeDisk
+			if fsync {
+				mode = modeDiskFsync
+			}
+			for _, cell := range mr.Cells {
+				if cell.Size == size && cell.Op == opPut && cell.Mode == mode {
+					return cell.Best.MiBPerSec, true
+				}
+			}
+			return 0, false
+		})
+	}
 	doc, err := os.ReadFile(c.Doc)
 	if err != nil && !os.IsNotExist(err) {
 		return err

@@ -19,9 +19,10 @@ type CLI struct {
 	Mixed MixedCmd `cmd:"" help:"Read and write at random over --objects names; --put-pct of the operations are writes."`
 	Serve ServeCmd `cmd:"" help:"Run the HTTP ceiling: a minimal object server (GET with sendfile, PUT into files) to drive with --url."`
 
-	Matrix MatrixCmd `cmd:"" help:"Run the fixed matrix of 'make bench' against a running cluster and the ceilings; write JSON."`
-	Scale  ScaleCmd  `cmd:"" help:"Measure aggregate PUT and GET throughput of a running cluster (one point of the scale-out curve); write JSON."`
-	Report ReportCmd `cmd:"" help:"Render matrix and scale-out results into the generated part of docs/performance.md."`
+	Matrix    MatrixCmd    `cmd:"" help:"Run the fixed matrix of 'make bench' against a running cluster and the ceilings; write JSON."`
+	Scale     ScaleCmd     `cmd:"" help:"Measure aggregate PUT and GET throughput of a running cluster (one point of the scale-out curve); write JSON."`
+	Rebalance RebalanceCmd `cmd:"" help:"Measure a rebalance: wait for the jobs that started after a target joined and report what they moved and how fast; write JSON."`
+	Report    ReportCmd    `cmd:"" help:"Render matrix and scale-out results into the generated part of docs/performance.md."`
 
 	WaitCluster WaitClusterCmd `cmd:"" name:"wait-cluster" hidden:"" help:"Wait until a cluster serves with its targets (make bench)."`
 	S3Key       S3KeyCmd       `cmd:"" name:"s3-key" hidden:"" help:"Make an S3 access key through meta and print 'ID SECRET' (make bench)."`

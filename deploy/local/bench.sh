@@ -8,7 +8,9 @@
 #    through the gateway, S3; the disk and HTTP ceilings on the mountpath's file system.
 # 3. The scale-out curve: fresh clusters of 1, 2 and 4 targets whose mountpaths are capped at
 #    CAP MiB/s each ('ais-target --test-mountpath-mibps').
-# 4. 'ais-bench report' into docs/performance.md.
+# 4. The rebalance throughput: a third target joins two that hold REB_COUNT 1 MiB objects;
+#    'ais-bench rebalance' reports what the jobs moved and how fast.
+# 5. 'ais-bench report' into docs/performance.md.
 #
 # Environment: BIN (binaries), QUICK=1, CAP (MiB/s per mountpath, default 24), DOC (the file to
 # update), BENCH_PORT_BASE and BENCH_GW_PORT (ports of the bench's clusters, default 29080 and
@@ -25,9 +27,9 @@ GW_PORT=${BENCH_GW_PORT:-29000}
 ENDPOINT="http://127.0.0.1:$GW_PORT"
 
 if [ "$QUICK" = 1 ]; then
-	DUR=1s ROUNDS=1 SCALE_DUR=1500ms SCALE_WORKERS=8 GOBENCHTIME=50ms
+	DUR=1s ROUNDS=1 SCALE_DUR=1500ms SCALE_WORKERS=8 GOBENCHTIME=50ms REB_COUNT=300
 else
-	DUR=3s ROUNDS=3 SCALE_DUR=5s SCALE_WORKERS=16 GOBENCHTIME=1s
+	DUR=3s ROUNDS=3 SCALE_DUR=5s SCALE_WORKERS=16 GOBENCHTIME=1s REB_COUNT=1500
 fi
 
 WORK=$(mktemp -d /tmp/ais-bench.XXXXXX)
@@ -117,5 +119,23 @@ for n in 1 2 4; do
 	scale+=(--scale "$WORK/scale-$n.json")
 done
 
-"$BIN/ais-bench" report --matrix "$WORK/matrix.json" "${scale[@]}" --gobench "$WORK/gobench.txt" --doc "$DOC"
+echo "bench: rebalance, a third target joins two that hold $REB_COUNT x 1 MiB"
+start_cluster reb 2
+"$BIN/ais-bench" put -e "$ENDPOINT" --bucket bench-reb --size 1MiB --count "$REB_COUNT" --workers 8 >/dev/null
+sync
+meta_urls=$(sed -n 's/^AIS_META=//p' "$WORK/reb/cluster.env")
+mkdir -p "$WORK/reb/target/t2/mp0"
+since=$(date +%s%N)
+"$BIN/ais-target" --id t2 --meta "$meta_urls" --public "127.0.0.1:$((PORT_BASE + 222))" \
+	--control "127.0.0.1:$((PORT_BASE + 322))" --data "127.0.0.1:$((PORT_BASE + 422))" \
+	--mountpath "$WORK/reb/target/t2/mp0" --no-leave-on-stop >"$WORK/reb/logs/target-t2.log" 2>&1 &
+t2_pid=$!
+"$BIN/ais-bench" rebalance -e "$ENDPOINT" --since "$since" --before 2 --after 3 --size 1MiB --fsync \
+	--out "$WORK/rebalance.json"
+kill -TERM "$t2_pid" 2>/dev/null || true
+wait "$t2_pid" 2>/dev/null || true
+stop_cluster
+
+"$BIN/ais-bench" report --matrix "$WORK/matrix.json" "${scale[@]}" --gobench "$WORK/gobench.txt" \
+	--rebalance "$WORK/rebalance.json" --doc "$DOC"
 echo "bench: wrote $DOC in $(($(date +%s) - started)) s"
