@@ -439,12 +439,18 @@ func TestOpsRollingRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
 	}
+	t.Run("plain", func(t *testing.T) { testRollingRestart(t, nil, false) })
+	// A mirrored bucket: every client request succeeds, also for objects whose owner is away.
+	t.Run("mirrored", func(t *testing.T) { testRollingRestart(t, []byte(`{"mirror":{"copies":2}}`), true) })
+}
+
+func testRollingRestart(t *testing.T, props []byte, strict bool) {
 	c := cluster.Start(t, cluster.Spec{Meta: 3, Targets: 3, Mountpaths: 2, Gateways: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cl := newClient(t, c, 0)
 	const bucket = "rolling"
-	if err := cl.CreateBucket(ctx, bucket, nil); err != nil {
+	if err := cl.CreateBucket(ctx, bucket, props); err != nil {
 		t.Fatal(err)
 	}
 	snap, err := c.MetaClient.LatestSnapshot(ctx)
@@ -661,6 +667,9 @@ func TestOpsRollingRestart(t *testing.T) {
 	}
 	if writeErrs.Load() != 0 || readErrsA.Load() != 0 {
 		t.Errorf("client errors: %d writes, %d reads of objects whose owner was up", writeErrs.Load(), readErrsA.Load())
+	}
+	if strict && readRetriesB.Load() != 0 {
+		t.Errorf("client errors: %d reads of objects whose owner was away failed", readRetriesB.Load())
 	}
 
 	// Every acknowledged object reads back (objects written while their owner was away need
