@@ -42,10 +42,16 @@ func (s *Server) object(c echo.Context) error {
 	}
 	switch r.Method {
 	case http.MethodPut:
+		if b.Props.EC.Enabled {
+			return s.putEC(c, view, b, name) // ec_put.go
+		}
 		return s.putObject(c, view, b, name)
 	case http.MethodDelete:
 		if err := s.store.Delete(b, name, b.Props.Write.Fsync); err != nil {
 			return err
+		}
+		if b.Props.EC.Enabled {
+			s.ecDelete(r.Context(), view, b, name) // ec_restore.go
 		}
 		return c.NoContent(http.StatusOK)
 	default:
@@ -192,26 +198,33 @@ func setObjectHeaders(h http.Header, m *ObjectMeta) {
 // damaged bytes are never served: the answer is 500 Corrupt instead.
 func (s *Server) getObject(c echo.Context, b *meta.Bucket, name string) error {
 	r := c.Request()
+	v := r.URL.Query().Get("validate")
+	validate := r.Method == http.MethodGet && (v == "true" || v == "1" || b.Props.Checksum.ValidateRead)
 	obj, err := s.store.Open(b, name)
+	if err == nil && validate && !obj.Meta.EC.Sliced() {
+		if err = s.store.Verify(obj); err != nil {
+			if errors.Is(err, meta.ErrCorrupt) {
+				s.log.Error("object is corrupt", "bucket", b.Key(), "object", name, "err", err)
+			}
+			obj.Close()
+			obj = nil
+		}
+	}
+	// Restore on read: a missing or damaged copy is rebuilt from redundancy here.
+	obj, err = s.restoreFromEC(r.Context(), b, name, obj, err) // ec_restore.go
 	if err != nil {
 		return err
 	}
 	defer obj.Close()
 	m := obj.Meta
+	if m.EC.Sliced() {
+		return s.getSliced(c, b, m, validate) // ec_restore.go: the bytes live only in slices
+	}
 	h := c.Response().Header()
 	off, n, partial, err := parseRange(r.Header.Get("Range"), m.Size)
 	if err != nil {
 		h.Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
 		return err
-	}
-	validate := r.URL.Query().Get("validate")
-	if r.Method == http.MethodGet && (validate == "true" || validate == "1" || b.Props.Checksum.ValidateRead) {
-		if err := s.store.Verify(obj); err != nil {
-			if errors.Is(err, meta.ErrCorrupt) {
-				s.log.Error("object is corrupt", "bucket", b.Key(), "object", name, "err", err)
-			}
-			return err
-		}
 	}
 	setObjectHeaders(h, m)
 	h.Set("Content-Type", "application/octet-stream")

@@ -47,6 +47,8 @@ type Server struct {
 	leaving   atomic.Bool // removing itself from the cluster map: never join again
 	left      chan struct{}
 	leaveOnce sync.Once
+
+	ec ecState // erasure coding (ec_*.go)
 }
 
 type signerEntry struct {
@@ -110,6 +112,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.back = make(chan struct{})
 	s.installTelemetry()
 	s.initJobs()
+	s.initEC() // ec_jobs.go
 	return s, nil
 }
 
