@@ -28,6 +28,7 @@ const (
 // ecState is the target's erasure-coding state and counters.
 type ecState struct {
 	encoded, restored, repaired atomic.Int64
+	fallback                    atomic.Int64 // reads served for an unreachable owner
 	received, refused           atomic.Int64 // slices stored for others; writes refused by the fence
 	sentBytes                   atomic.Int64
 	// LeaseTTL of the EC jobs' leases (0: the cluster's lease_ttl). Tests shorten it.
@@ -45,7 +46,7 @@ func (s *Server) initEC() {
 	s.control.GET("/v1/internal/ec/stats", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]int64{"encoded": s.ec.encoded.Load(), "restored": s.ec.restored.Load(),
 			"repaired": s.ec.repaired.Load(), "received": s.ec.received.Load(), "refused_stale_token": s.ec.refused.Load(),
-			"sent_bytes": s.ec.sentBytes.Load()})
+			"sent_bytes": s.ec.sentBytes.Load(), "fallback_reads": s.ec.fallback.Load()})
 	})
 	s.follower.OnNewEpoch(s.ecOnNewEpoch)
 }
@@ -86,6 +87,9 @@ func (s *Server) spool(b *meta.Bucket, name string) (*spoolFile, error) {
 	}
 	return &spoolFile{s: s.store, path: p, f: f}, nil
 }
+
+// reopen opens the spooled bytes for reading (the spool's own handle is write-only).
+func (sf *spoolFile) reopen() (File, error) { return sf.s.fs.Open(sf.path) }
 
 func (sf *spoolFile) remove() {
 	_ = sf.f.Close()
@@ -406,7 +410,12 @@ func (s *Server) rebuildSlices(ctx context.Context, view *api.View, b *meta.Buck
 		var body io.Reader
 		if files[i] != nil {
 			sm.SliceChecksum = hashes[i].Sum(nil)
-			body = io.NewSectionReader(files[i].f, 0, sm.StoredSize())
+			rf, err := files[i].reopen()
+			if err != nil {
+				return err
+			}
+			defer rf.Close()
+			body = io.NewSectionReader(rf, 0, sm.StoredSize())
 		} else {
 			var src *slicePiece
 			for j := range group {

@@ -123,6 +123,7 @@ func (s *Server) putEC(c echo.Context, view *api.View, b *meta.Bucket, name stri
 			var errs []error
 			for i, ss := range senders {
 				sm := sliceTemplate(b, rec, i, replicate)
+				sm.ObjVersion = pre.Version // Put sets rec.Version after Finish: to this (KeepVersion)
 				sm.SliceChecksum = hashes[i].Sum(nil)
 				if err := ss.finish(sm); err != nil {
 					errs = append(errs, err)
@@ -248,7 +249,12 @@ func (s *Server) encodeStored(ctx context.Context, view *api.View, b *meta.Bucke
 		g.Go(func() error {
 			sm := sliceTemplate(b, rec, i, replicate)
 			sm.SliceChecksum = hashes[i].Sum(nil)
-			if err := s.putSliceFrom(gctx, n, b, sm, io.NewSectionReader(files[i].f, 0, sm.StoredSize()), f, false); err != nil {
+			rf, err := files[i].reopen()
+			if err != nil {
+				return err
+			}
+			defer rf.Close()
+			if err := s.putSliceFrom(gctx, n, b, sm, io.NewSectionReader(rf, 0, sm.StoredSize()), f, false); err != nil {
 				return err
 			}
 			mu.Lock()

@@ -284,6 +284,21 @@ func (s *Server) putStub(ctx context.Context, b *meta.Bucket, name string, sr *c
 func (s *Server) getSliced(c echo.Context, b *meta.Bucket, m *ObjectMeta, validate bool) error {
 	r := c.Request()
 	ctx := r.Context()
+	if r.Method == http.MethodHead || m.Size == 0 {
+		return s.serveGroup(c, b, m, nil, false)
+	}
+	view := s.follower.Current()
+	group, usable := pickGroup(s.findSlices(ctx, view, b, m.Name), m)
+	if !usable {
+		return fmt.Errorf("target: GET %s/%s: %w: %d slices of the version stored found", b.Key(), m.Name, meta.ErrTooFewSlices, len(group))
+	}
+	return s.serveGroup(c, b, m, group, validate)
+}
+
+// serveGroup streams the object a group of slices or replicas rebuilds, as described by m.
+func (s *Server) serveGroup(c echo.Context, b *meta.Bucket, m *ObjectMeta, group []slicePiece, validate bool) error {
+	r := c.Request()
+	ctx := r.Context()
 	h := c.Response().Header()
 	off, n, partial, err := parseRange(r.Header.Get("Range"), m.Size)
 	if err != nil {
@@ -303,11 +318,6 @@ func (s *Server) getSliced(c echo.Context, b *meta.Bucket, m *ObjectMeta, valida
 		c.Response().WriteHeader(status)
 		return nil
 	}
-	view := s.follower.Current()
-	group, usable := pickGroup(s.findSlices(ctx, view, b, m.Name), m)
-	if !usable {
-		return fmt.Errorf("target: GET %s/%s: %w: %d slices of the version stored found", b.Key(), m.Name, meta.ErrTooFewSlices, len(group))
-	}
 	if validate {
 		sf, err := s.spool(b, m.Name)
 		if err != nil {
@@ -326,8 +336,13 @@ func (s *Server) getSliced(c echo.Context, b *meta.Bucket, m *ObjectMeta, valida
 			return fmt.Errorf("target: GET %s/%s: %w: the object rebuilt from slices does not match its checksum",
 				b.Key(), m.Name, meta.ErrCorrupt)
 		}
+		rf, err := sf.reopen()
+		if err != nil {
+			return err
+		}
+		defer rf.Close()
 		c.Response().WriteHeader(status)
-		_, err = io.Copy(c.Response().Writer, io.NewSectionReader(sf.f, off, n))
+		_, err = io.Copy(c.Response().Writer, io.NewSectionReader(rf, off, n))
 		return err
 	}
 	// Stream; the header goes out with the first byte, so an early failure is still an error
@@ -398,4 +413,33 @@ func (s *Server) ecDelete(ctx context.Context, view *api.View, b *meta.Bucket, n
 		}()
 	}
 	wg.Wait()
+}
+
+// ecFallback reports whether a request is a gateway's EC fallback read (api.QueryECFallback)
+// for an object whose owner (owner, if not "") the client could not reach.
+func ecFallback(r *http.Request, b *meta.Bucket, owner string) bool {
+	fb := r.URL.Query().Get(api.QueryECFallback)
+	if fb == "" || !b.Props.EC.Enabled || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	return owner == "" || fb == owner
+}
+
+// getFallback serves a GET or HEAD of an object this target does not own, from its replicas
+// or slices, storing nothing: the owner is down and meta has not marked it so yet.
+func (s *Server) getFallback(c echo.Context, view *api.View, b *meta.Bucket, name string) error {
+	r := c.Request()
+	group, usable := pickGroup(s.findSlices(r.Context(), view, b, name), nil)
+	if len(group) == 0 {
+		return fmt.Errorf("target: %s/%s: %w (its owner is unreachable and no slice or replica was found)",
+			b.Key(), name, meta.ErrObjectNotFound)
+	}
+	if !usable {
+		return fmt.Errorf("target: %s/%s: %w: its owner is unreachable and %d slices were found",
+			b.Key(), name, meta.ErrTooFewSlices, len(group))
+	}
+	s.ec.fallback.Add(1)
+	v := r.URL.Query().Get("validate")
+	validate := r.Method == http.MethodGet && (v == "true" || v == "1" || b.Props.Checksum.ValidateRead)
+	return s.serveGroup(c, b, objectMetaOf(group[0].rec), group, validate)
 }

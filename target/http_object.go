@@ -34,6 +34,9 @@ func (s *Server) object(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if ecFallback(r, b, "") {
+		return s.getFallback(c, view, b, name) // ec_restore.go: the owner is unreachable
+	}
 	if done, err := s.beforeObject(c, view, b, name); done || err != nil {
 		return err // neighbor.go: an unsettled cluster's part of the request
 	}
@@ -94,7 +97,7 @@ func (s *Server) admit(r *http.Request) (*api.View, *meta.Bucket, string, error)
 	if err != nil {
 		return view, nil, "", err
 	}
-	if owner.ID != s.id {
+	if owner.ID != s.id && !ecFallback(r, &b, owner.ID) { // ec_restore.go
 		return view, nil, "", fmt.Errorf("%w: at epoch %d %s/%s belongs to %s, not %s",
 			meta.ErrStaleEpoch, view.Snap.Epoch, b.Key(), name, owner.ID, s.id)
 	}
