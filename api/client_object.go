@@ -147,7 +147,7 @@ func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q ur
 	if routeOnly {
 		gwHdr = http.Header{HeaderRedirectOnly: {"true"}}
 	}
-	var hint uint64 // an epoch a target named in a 421 answer; the gateway waits for it
+	var hint uint64        // an epoch a target named in a 421 answer; the gateway waits for it
 	var unreachable string // a target this request could not connect to (HeaderUnreachable)
 	var lastErr error
 	for attempt := 0; attempt < c.maxAttempts(); attempt++ {

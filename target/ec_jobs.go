@@ -366,6 +366,27 @@ func (s *Server) rebuildSlices(ctx context.Context, view *api.View, b *meta.Buck
 	if !usable {
 		return fmt.Errorf("target: repair %s: %w", rec.Name, meta.ErrTooFewSlices)
 	}
+	if rec.EC.Replicated {
+		// Copy a surviving replica to each place that lacks one.
+		for i := range peers {
+			if !missing[i] {
+				continue
+			}
+			src := group[0]
+			rc, err := s.openPiece(ctx, b, src)
+			if err != nil {
+				return err
+			}
+			sm := *src.rec
+			err = s.putSliceFrom(ctx, peers[i], b, &sm, rc, f, false)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			s.ec.sentBytes.Add(sm.StoredSize())
+		}
+		return nil
+	}
 	k := rec.EC.Data + rec.EC.Parity
 	have := map[int]bool{}
 	for _, p := range group {

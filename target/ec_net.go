@@ -106,6 +106,11 @@ func (s *Server) receiveSlice(c echo.Context) error {
 		return c.NoContent(http.StatusOK)
 	}
 	_, err = s.store.PutSlice(r.Context(), b, name, r.Body, func() (*codec.SliceMeta, error) {
+		// Admit the token again at the commit: a holder paused in the middle of a body
+		// must not land it after a newer holder wrote.
+		if err := s.ecFenced(r); err != nil {
+			return nil, err
+		}
 		if v := r.Trailer.Get(headerSliceMeta); v != "" {
 			return decodeSliceHeader(v)
 		}
@@ -261,6 +266,9 @@ func (s *Server) putSliceFrom(ctx context.Context, n meta.Node, b *meta.Bucket, 
 	if stub {
 		u += "&stub=1"
 		body = http.NoBody
+	}
+	if f != nil && !stub && rec.StoredSize() > 0 {
+		body = s.reb.limiter.Reader(ctx, body) // jobs share the target's rebalance.bandwidth
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, body)
 	if err != nil {

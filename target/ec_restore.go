@@ -125,6 +125,9 @@ func (s *Server) openPiece(ctx context.Context, b *meta.Bucket, p slicePiece) (i
 // the group lacks (ec-repair).
 func (s *Server) decodeTo(ctx context.Context, b *meta.Bucket, group []slicePiece, w io.Writer, rebuild []io.Writer) error {
 	first := group[0].rec
+	if w == nil {
+		w = io.Discard
+	}
 	if first.Kind == codec.KindReplica {
 		var errs []error
 		for _, p := range group {
@@ -228,7 +231,7 @@ func (s *Server) restoreFromEC(ctx context.Context, b *meta.Bucket, name string,
 	}
 	rec := objectMetaOf(group[0].rec)
 	info := &ECInfo{Data: rec0(group).Data, Parity: rec0(group).Parity, Block: rec0(group).Block,
-		Replicated: rec0(group).Kind == codec.KindReplica, NoCopy: !b.Props.EC.FullCopy && rec0(group).Kind == codec.KindSlice}
+		Replicated: rec0(group).Kind == codec.KindReplica, NoCopy: !b.Props.EC.FullCopy}
 	if info.NoCopy {
 		if err := s.putStub(ctx, b, name, group[0].rec); err != nil {
 			return nil, err

@@ -169,8 +169,9 @@ func (c *JobStopCmd) Run(ctx context.Context, cl *api.Client, con *console) erro
 
 // JobStartCmd is "ais job start KIND".
 type JobStartCmd struct {
-	Kind string `arg:"" name:"KIND" enum:"rebalance,resilver" help:"rebalance: every target moves its objects to their owners now; resilver: one target (--node) moves its objects to their mountpaths."`
-	Node string `placeholder:"NODE_ID" predictor:"node" help:"Only this target (required for resilver)."`
+	Kind   string `arg:"" name:"KIND" enum:"rebalance,resilver,ec-encode,ec-repair" help:"rebalance: every target moves its objects to their owners now; resilver: one target (--node) moves its objects to their mountpaths; ec-encode, ec-repair: encode a bucket's objects, or put back every missing slice, replica and copy (BUCKET)."`
+	Bucket string `arg:"" optional:"" name:"BUCKET" help:"The bucket of ec-encode and ec-repair (ais://NAME)."`
+	Node   string `placeholder:"NODE_ID" predictor:"node" help:"Only this target (required for resilver)."`
 	Wait bool   `help:"Wait until the job has ended."`
 }
 
@@ -179,7 +180,14 @@ func (c *JobStartCmd) Run(ctx context.Context, cl *api.Client, con *console) err
 	if c.Kind == meta.JobResilver && c.Node == "" {
 		return fmt.Errorf("a resilver runs on one target: name it with --node")
 	}
-	j, err := cl.StartJob(ctx, api.JobRequest{Kind: c.Kind, Node: c.Node})
+	req := api.JobRequest{Kind: c.Kind, Node: c.Node}
+	if c.Kind == "ec-encode" || c.Kind == "ec-repair" {
+		if c.Bucket == "" {
+			return fmt.Errorf("%s works on one bucket: ais job start %s ais://NAME", c.Kind, c.Kind)
+		}
+		req.Args = map[string]string{"bucket": strings.TrimPrefix(c.Bucket, "ais://")}
+	}
+	j, err := cl.StartJob(ctx, req)
 	if err != nil {
 		return err
 	}
