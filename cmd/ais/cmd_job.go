@@ -172,7 +172,7 @@ type JobStartCmd struct {
 	Kind   string `arg:"" name:"KIND" enum:"rebalance,resilver,ec-encode,ec-repair" help:"rebalance: every target moves its objects to their owners now; resilver: one target (--node) moves its objects to their mountpaths; ec-encode, ec-repair: encode a bucket's objects, or put back every missing slice, replica and copy (BUCKET)."`
 	Bucket string `arg:"" optional:"" name:"BUCKET" help:"The bucket of ec-encode and ec-repair (ais://NAME)."`
 	Node   string `placeholder:"NODE_ID" predictor:"node" help:"Only this target (required for resilver)."`
-	Wait bool   `help:"Wait until the job has ended."`
+	Wait   bool   `help:"Wait until the job has ended."`
 }
 
 // Run starts a job.
