@@ -216,6 +216,9 @@ func (s *Server) runECJob(ctx context.Context, j *jobs.Job, kind, bucket string,
 	for {
 		ms, more, err := s.store.List(gctx, &b, ListArgs{StartAfter: after, Limit: 1000})
 		if err != nil {
+			if werr := g.Wait(); werr != nil {
+				return werr // the cause (a stale token) rather than the cancelled listing
+			}
 			return err
 		}
 		for i := range ms {
@@ -248,7 +251,9 @@ func (s *Server) runECJob(ctx context.Context, j *jobs.Job, kind, bucket string,
 			return nil
 		})
 		if err != nil {
-			_ = g.Wait()
+			if werr := g.Wait(); werr != nil {
+				return werr
+			}
 			return err
 		}
 	}

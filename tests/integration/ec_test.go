@@ -2,15 +2,20 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -403,4 +408,141 @@ func tooFewSlices(ctx context.Context, t *testing.T, c *cluster.Cluster, cl *api
 			t.Logf("GET with 1 of 3 slices left: %d %s: %s", we.Status, we.Code, we.Message)
 		}
 	}
+}
+
+// procAddr returns the value of flag (e.g. "--data") among a process's arguments.
+func procAddr(p *cluster.Proc, flag string) string {
+	for i, a := range p.Args {
+		if a == flag && i+1 < len(p.Args) {
+			return "http://" + p.Args[i+1]
+		}
+	}
+	return ""
+}
+
+func patchConfig(ctx context.Context, t *testing.T, c *cluster.Cluster, doc string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, c.MetaURLs[0]+"/v1/meta/config", strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH config %s: %s %s", doc, resp.Status, body)
+	}
+}
+
+func ecStats(ctx context.Context, p *cluster.Proc) map[string]int64 {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, procAddr(p, "--control")+"/v1/internal/ec/stats", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var m map[string]int64
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return m
+}
+
+// TestECFencing pauses (SIGSTOP) a target in the middle of its ec-repair past the job's lease,
+// lets a new holder take the lease (and show its newer token to every target), resumes the
+// paused one, and checks that its slice writes with the old token are refused.
+func TestECFencing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	c, cl, objs := ecCluster(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// Work for t0's repair: every slice and replica on t1..t4 goes.
+	for i := 1; i < ecTargets; i++ {
+		for _, mp := range c.TargetMountpaths[i] {
+			_ = os.RemoveAll(filepath.Join(mp, ".ais", "ec"))
+		}
+	}
+	patchConfig(ctx, t, c, `{"lease_ttl":"2s","rebalance":{"bandwidth":2097152}}`)
+	time.Sleep(time.Second) // the new config reaches the targets
+	j, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Node: "t0", Args: map[string]string{"bucket": ecBucket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := cl.Job(ctx, j.ID)
+		if err == nil && st.Counters.SentObjects >= 2 {
+			break
+		}
+		if err == nil && st.State.Done() {
+			t.Fatalf("the repair ended before it could be paused: %+v", st)
+		}
+		if ctx.Err() != nil {
+			t.Fatal(ctx.Err())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	holder := c.Targets[0]
+	if err := holder.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("paused t0 in the middle of %s", j.ID)
+	time.Sleep(5 * time.Second) // well past the 2 s lease
+	lease := j.ID + "@t0"
+	l, err := c.MetaClient.GrantLease(ctx, api.LeaseRequest{JobID: lease, Kind: "ec-repair", Holder: "new-holder",
+		TTL: meta.Duration(time.Minute)})
+	if err != nil {
+		t.Fatalf("the lease of the paused holder was not free after its TTL: %v", err)
+	}
+	t.Logf("new holder got lease %s with token %d", lease, l.Token)
+	// The new holder writes (a record-less PUT: refused as invalid, but its token is seen).
+	for i := 1; i < ecTargets; i++ {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, procAddr(c.Targets[i], "--data")+"/v1/internal/ec/"+ecBucket+"/fence-probe", http.NoBody)
+		req.Header.Set("Ais-Lease", lease)
+		req.Header.Set("Ais-Fence-Token", strconv.FormatUint(l.Token, 10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	refusedBefore := int64(0)
+	for i := 1; i < ecTargets; i++ {
+		refusedBefore += ecStats(ctx, c.Targets[i])["refused_stale_token"]
+	}
+	if err := holder.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	end, err := cl.WaitJob(ctx, j.ID, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := int64(0)
+	for i := 1; i < ecTargets; i++ {
+		refused += ecStats(ctx, c.Targets[i])["refused_stale_token"]
+	}
+	t.Logf("after resuming: job %s on t0 ended %s (%s); receivers refused %d writes with the old token", j.ID, end.State,
+		end.Error, refused-refusedBefore)
+	if refused-refusedBefore == 0 {
+		t.Errorf("no write of the paused holder was refused")
+	}
+	if end.State != meta.JobFailed || !strings.Contains(end.Error, "fencing token") {
+		t.Errorf("the paused holder's job ended %s (%q), want failed on a stale fencing token", end.State, end.Error)
+	}
+	// A stale write issued directly is refused with 409 StaleToken.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, procAddr(c.Targets[1], "--data")+"/v1/internal/ec/"+ecBucket+"/fence-probe", http.NoBody)
+	req.Header.Set("Ais-Lease", lease)
+	req.Header.Set("Ais-Fence-Token", strconv.FormatUint(l.Token-1, 10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || resp.Header.Get(api.HeaderErrorCode) != "StaleToken" {
+		t.Errorf("stale write: %s %s, want 409 StaleToken", resp.Status, resp.Header.Get(api.HeaderErrorCode))
+	}
+	_ = objs
 }
