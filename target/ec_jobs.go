@@ -343,6 +343,7 @@ func (s *Server) repairObject(ctx context.Context, view *api.View, b *meta.Bucke
 		}
 	}
 	if len(missing) == 0 {
+		s.dropMisplaced(ctx, view, b, name, peers)
 		return 0, nil
 	}
 	if !rec.EC.Sliced() {
@@ -352,6 +353,7 @@ func (s *Server) repairObject(ctx context.Context, view *api.View, b *meta.Bucke
 	} else if err := s.rebuildSlices(ctx, view, b, rec, peers, missing, f); err != nil {
 		return 0, err
 	}
+	s.dropMisplaced(ctx, view, b, name, peers) // only once every piece is at its place
 	s.ec.repaired.Add(1)
 	return s.ec.sentBytes.Load() - before, nil
 }
@@ -463,4 +465,30 @@ func (s *Server) rebuildSlices(ctx context.Context, view *api.View, b *meta.Buck
 		s.ec.sentBytes.Add(sm.StoredSize())
 	}
 	return nil
+}
+
+// dropMisplaced removes the slices and replicas of an object that sit on targets other than
+// its places at view (left behind by a change of the cluster map: rebalance moves objects,
+// not slices).
+func (s *Server) dropMisplaced(ctx context.Context, view *api.View, b *meta.Bucket, name string, peers []meta.Node) {
+	keep := map[string]bool{}
+	for _, n := range peers {
+		keep[n.ID] = true
+	}
+	for _, n := range view.Snap.ActiveTargets() {
+		if keep[n.ID] {
+			continue
+		}
+		if n.ID == s.id {
+			if found, _ := s.store.RemoveSlice(b, name); found {
+				s.log.Info("EC: removed a misplaced slice", "object", name)
+			}
+			continue
+		}
+		if sr, err := s.headSlice(ctx, n, b, name); err == nil && sr != nil {
+			if err := s.deleteSlice(ctx, n, b, name); err != nil {
+				s.log.Warn("EC: misplaced slice not removed", "object", name, "node", n.ID, "err", err)
+			}
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/aisfoundry/ais/api"
+	"github.com/aisfoundry/ais/balancer"
 	"github.com/aisfoundry/ais/codec"
 	"github.com/aisfoundry/ais/meta"
 )
@@ -271,4 +272,15 @@ func (s *Server) encodeStored(ctx context.Context, view *api.View, b *meta.Bucke
 		return s.store.setECInfo(b, name, rec, info)
 	}
 	return nil
+}
+
+// sendStub moves the owner's record of an object kept only as slices (ec.full_copy off) to
+// its new owner during a rebalance.
+func (s *Server) sendStub(ctx context.Context, dest meta.Node, b *meta.Bucket, m *ObjectMeta) (balancer.Outcome, error) {
+	sm := sliceTemplate(b, m, 0, m.EC.Replicated)
+	sm.Data, sm.Parity, sm.Block = m.EC.Data, m.EC.Parity, m.EC.Block
+	if err := s.putSliceFrom(ctx, dest, b, sm, nil, nil, true); err != nil {
+		return 0, fmt.Errorf("target: send EC record of %s to %s: %w", m.Name, dest.ID, err)
+	}
+	return balancer.Stored, nil
 }
