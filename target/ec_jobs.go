@@ -25,6 +25,9 @@ const (
 	JobECRepair = "ec-repair" // put every missing slice, replica or owner's copy of a bucket back
 )
 
+// errEncoded tells ec-encode that an object already has its layout.
+var errEncoded = errors.New("target: already encoded")
+
 // ecState is the target's erasure-coding state and counters.
 type ecState struct {
 	encoded, restored, repaired atomic.Int64
@@ -190,6 +193,9 @@ func (s *Server) runECJob(ctx context.Context, j *jobs.Job, kind, bucket string,
 				return fmt.Errorf("%w: ais://%s", meta.ErrBucketNotFound, bucket)
 			}
 			sent, err := s.repairObject(gctx, view, &b, name, f, kind == JobECEncode)
+			if errors.Is(err, errEncoded) {
+				return nil
+			}
 			if err != nil {
 				if errors.Is(err, meta.ErrStaleToken) {
 					return err // fenced off: another holder has the lease
@@ -308,7 +314,7 @@ func (s *Server) repairObject(ctx context.Context, view *api.View, b *meta.Bucke
 	if err == nil {
 		if encodeOnly && obj.Meta.EC != nil {
 			obj.Close()
-			return 0, nil
+			return 0, errEncoded
 		}
 		if !obj.Meta.EC.Sliced() {
 			err = s.store.Verify(obj)

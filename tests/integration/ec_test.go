@@ -546,3 +546,81 @@ func TestECFencing(t *testing.T) {
 	}
 	_ = objs
 }
+
+// TestECEncodeExisting turns EC on for a bucket that holds data: every target starts ec-encode
+// in the new epoch, and afterwards every object has its slices or replicas. Started again by
+// request, the job finds nothing left to do.
+func TestECEncodeExisting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	c := cluster.Start(t, cluster.Spec{Meta: 3, Targets: ecTargets, Mountpaths: 2, Gateways: 1})
+	cl, err := api.NewClient(c.GatewayURLs[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := cl.CreateBucket(ctx, ecBucket, []byte(`{"write":{"fsync":false}}`)); err != nil {
+		t.Fatal(err)
+	}
+	objs := ecObjects()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, o := range objs {
+		g.Go(func() error {
+			_, err := cl.PutObject(gctx, ecBucket, o.name, o.reader(), o.size, nil)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	patch := fmt.Sprintf(`{"ec":{"enabled":true,"data":%d,"parity":%d,"objsize_limit":%d,"full_copy":true}}`, ecD, ecP, ecSizeLim)
+	start := time.Now()
+	if _, err := cl.PatchBucketProps(ctx, ecBucket, []byte(patch)); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for id == "" && ctx.Err() == nil {
+		jobs, _ := cl.ListJobs(ctx, "ec-encode")
+		for _, j := range jobs {
+			id = j.ID
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	j, err := cl.WaitJob(ctx, id, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	t.Logf("ec-encode %s: %s in %s: %d objects encoded, %.1f MiB of slices sent (%.1f MiB/s), %d errors", j.ID, j.State,
+		el.Round(time.Millisecond), j.Counters.LocalObjects, float64(j.Counters.SentBytes)/(1<<20),
+		float64(j.Counters.SentBytes)/(1<<20)/el.Seconds(), j.Counters.Errors)
+	if j.State != meta.JobFinished || j.Counters.Errors != 0 || j.Counters.LocalObjects != int64(len(objs)) {
+		t.Errorf("ec-encode: %s, %d of %d objects, %d errors", j.State, j.Counters.LocalObjects, len(objs), j.Counters.Errors)
+	}
+	checkLayout(t, c, objs, true)
+	again, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-encode", Args: map[string]string{"bucket": ecBucket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err = cl.WaitJob(ctx, again.ID, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if again.State != meta.JobFinished || again.Counters.LocalObjects != 0 {
+		t.Errorf("ec-encode run again: %s with %d objects encoded, want finished with 0", again.State, again.Counters.LocalObjects)
+	}
+	// Bad input: a job without a bucket, or on a bucket without EC.
+	if _, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair"}); err == nil {
+		t.Errorf("ec-repair without a bucket started")
+	} else {
+		var we *api.Error
+		if !errors.As(err, &we) || we.Status != http.StatusBadRequest {
+			t.Errorf("ec-repair without a bucket: %v, want 400", err)
+		}
+	}
+	if errs, wrong := readAll(ctx, t, cl, objs); errs != 0 || wrong != 0 {
+		t.Errorf("after ec-encode: %d errors, %d wrong", errs, wrong)
+	}
+}
