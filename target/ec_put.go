@@ -284,3 +284,12 @@ func (s *Server) sendStub(ctx context.Context, dest meta.Node, b *meta.Bucket, m
 	}
 	return balancer.Stored, nil
 }
+
+// ecAfterWrite encodes an object of an EC bucket just written by a path that does not tee
+// into the encoder (S3 PutObject, CompleteMultipartUpload): it reads the stored file once more.
+func (s *Server) ecAfterWrite(ctx context.Context, view *api.View, b *meta.Bucket, name string) error {
+	if !b.Props.EC.Enabled {
+		return nil
+	}
+	return s.encodeStored(ctx, view, b, name, nil, nil)
+}

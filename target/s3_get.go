@@ -31,11 +31,23 @@ func (s *Server) s3Get(c echo.Context, b *meta.Bucket, name string) error {
 	r := c.Request()
 	q := r.URL.Query()
 	obj, err := s.store.Open(b, name)
+	validate := r.Method == http.MethodGet && b.Props.Checksum.ValidateRead
+	if err == nil && validate && !obj.Meta.EC.Sliced() {
+		if err = s.store.Verify(obj); err != nil {
+			obj.Close()
+			obj = nil
+		}
+	}
+	// Restore on read: a missing or damaged copy is rebuilt from redundancy here.
+	obj, err = s.restoreFromEC(r.Context(), b, name, obj, err) // ec_restore.go
 	if err != nil {
 		return err
 	}
 	defer obj.Close()
 	m := obj.Meta
+	if m.EC.Sliced() {
+		return s.getSliced(c, b, m, validate) // ec_restore.go: the bytes live only in slices
+	}
 	h := c.Response().Header()
 	full := q.Get("partNumber") == "" && r.Header.Get("Range") == ""
 	setS3Headers(h, m, full && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED"))
@@ -58,11 +70,6 @@ func (s *Server) s3Get(c echo.Context, b *meta.Bucket, name string) error {
 	} else {
 		if off, n, partial, err = parseRange(r.Header.Get("Range"), m.Size); err != nil {
 			h.Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
-			return err
-		}
-	}
-	if r.Method == http.MethodGet && b.Props.Checksum.ValidateRead {
-		if err := s.store.Verify(obj); err != nil {
 			return err
 		}
 	}
