@@ -309,7 +309,6 @@ func (s *Server) askOwner(ctx context.Context, view *api.View, b *meta.Bucket, n
 // missing or damaged) and every slice or replica at its place at view. encodeOnly (ec-encode)
 // skips objects that already have their layout recorded. It returns the bytes sent.
 func (s *Server) repairObject(ctx context.Context, view *api.View, b *meta.Bucket, name string, f *ecFence, encodeOnly bool) (int64, error) {
-	before := s.ec.sentBytes.Load()
 	obj, err := s.store.Open(b, name)
 	if err == nil {
 		if encodeOnly && obj.Meta.EC != nil {
@@ -361,7 +360,14 @@ func (s *Server) repairObject(ctx context.Context, view *api.View, b *meta.Bucke
 	}
 	s.dropMisplaced(ctx, view, b, name, peers) // only once every piece is at its place
 	s.ec.repaired.Add(1)
-	return s.ec.sentBytes.Load() - before, nil
+	piece := rec.Size
+	if !replicate {
+		piece = codec.SliceSize(rec.Size, b.Props.EC.Data, codec.DefaultBlock)
+		if rec.EC != nil {
+			piece = codec.SliceSize(rec.Size, rec.EC.Data, rec.EC.Block)
+		}
+	}
+	return int64(len(missing)) * piece, nil
 }
 
 func sliceIndex(i int, replicate bool) int {
