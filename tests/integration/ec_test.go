@@ -623,4 +623,50 @@ func TestECEncodeExisting(t *testing.T) {
 	if errs, wrong := readAll(ctx, t, cl, objs); errs != 0 || wrong != 0 {
 		t.Errorf("after ec-encode: %d errors, %d wrong", errs, wrong)
 	}
+
+	// Abort and run again: t2 loses its slices, a slowed ec-repair is aborted in the middle,
+	// a second one finishes the work.
+	for _, mp := range c.TargetMountpaths[2] {
+		_ = os.RemoveAll(filepath.Join(mp, ".ais", "ec"))
+	}
+	patchConfig(ctx, t, c, `{"rebalance":{"bandwidth":1048576}}`)
+	time.Sleep(time.Second)
+	rep, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Args: map[string]string{"bucket": ecBucket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := cl.Job(ctx, rep.ID)
+		if err == nil && st.Counters.SentObjects > 0 {
+			break
+		}
+		if err == nil && st.State.Done() {
+			t.Fatalf("ec-repair ended before it could be aborted: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := cl.AbortJob(ctx, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = cl.WaitJob(ctx, rep.ID, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("aborted %s: %s after %d objects sent", rep.ID, rep.State, rep.Counters.SentObjects)
+	if rep.State != meta.JobAborted {
+		t.Errorf("aborted ec-repair ended %s", rep.State)
+	}
+	patchConfig(ctx, t, c, `{"rebalance":{"bandwidth":0}}`)
+	time.Sleep(time.Second)
+	rep2, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Args: map[string]string{"bucket": ecBucket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2, err = cl.WaitJob(ctx, rep2.ID, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ec-repair run again: %s, %d objects sent, %d errors", rep2.State, rep2.Counters.SentObjects, rep2.Counters.Errors)
+	if rep2.State != meta.JobFinished || rep2.Counters.Errors != 0 {
+		t.Errorf("ec-repair run again: %s, %d errors", rep2.State, rep2.Counters.Errors)
+	}
+	checkLayout(t, c, objs, true)
 }
