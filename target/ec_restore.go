@@ -274,7 +274,7 @@ func (s *Server) putStub(ctx context.Context, b *meta.Bucket, name string, sr *c
 		Custom: rec.Custom, KeepVersion: rec.Version, KeepMtime: rec.Mtime,
 		Finish: func(m *ObjectMeta) error {
 			m.Size, m.ChecksumType, m.Checksum = rec.Size, rec.ChecksumType, rec.Checksum
-			m.EC = &ECInfo{Data: sr.Data, Parity: sr.Parity, Block: sr.Block, NoCopy: true}
+			m.EC = &ECInfo{Data: sr.Data, Parity: sr.Parity, Block: sr.Block, NoCopy: true, Replicated: sr.Kind == codec.KindReplica}
 			return nil
 		}})
 	return err
