@@ -91,6 +91,24 @@ func ecCluster(t *testing.T, fullCopy bool) (*cluster.Cluster, *api.Client, []bo
 		t.Fatal(err)
 	}
 	el := time.Since(start)
+	// Listings show each object once with its size, and never a slice.
+	entries, err := cl.ListAllObjects(ctx, ecBucket, api.ListOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := map[string]int64{}
+	for _, e := range entries {
+		sizes[e.Name] = e.Size
+	}
+	if len(entries) != len(objs) || len(sizes) != len(objs) {
+		t.Errorf("listing holds %d entries (%d names), want %d", len(entries), len(sizes), len(objs))
+	}
+	for _, o := range objs {
+		if sz, ok := sizes[o.name]; !ok || sz != o.size {
+			t.Errorf("listing: %s has size %d (listed %v), want %d", o.name, sz, ok, o.size)
+			break
+		}
+	}
 	t.Logf("PUT %d objects (%.1f MiB) with EC %d+%d full_copy=%v in %s: %.1f MiB/s", len(objs),
 		float64(totalBytes(objs))/(1<<20), ecD, ecP, fullCopy, el.Round(time.Millisecond), float64(totalBytes(objs))/(1<<20)/el.Seconds())
 	return c, cl, objs
