@@ -18,7 +18,7 @@ type JobCmd struct {
 	Show  JobShowCmd  `cmd:"" help:"Show a job with each target's progress."`
 	Wait  JobWaitCmd  `cmd:"" help:"Wait until a job has ended on every target; fails if it failed or was aborted."`
 	Stop  JobStopCmd  `cmd:"" help:"Abort a job on every target."`
-	Start JobStartCmd `cmd:"" help:"Start a job: rebalance (every target) or resilver (--node)."`
+	Start JobStartCmd `cmd:"" help:"Start a job: rebalance (every target), resilver (--node), ec-encode or ec-repair (a bucket)."`
 }
 
 // JobLsCmd is "ais job ls".
