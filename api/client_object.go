@@ -147,7 +147,8 @@ func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q ur
 	if routeOnly {
 		gwHdr = http.Header{HeaderRedirectOnly: {"true"}}
 	}
-	var hint uint64 // an epoch a target named in a 421 answer; the gateway waits for it
+	var hint uint64        // an epoch a target named in a 421 answer; the gateway waits for it
+	var unreachable string // a target this request could not connect to (HeaderUnreachable)
 	var lastErr error
 	for attempt := 0; attempt < c.maxAttempts(); attempt++ {
 		if attempt > 0 {
@@ -165,10 +166,18 @@ func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q ur
 		}
 		var resp *http.Response
 		var err error
+		gh := h
+		if unreachable != "" {
+			gh = h.Clone()
+			if gh == nil {
+				gh = http.Header{}
+			}
+			gh.Set(HeaderUnreachable, unreachable)
+		}
 		if routeOnly {
 			resp, err = c.hop(ctx, method, gw, gwHdr, nil, 0, hint, true)
 		} else {
-			resp, err = c.hop(ctx, method, gw, h, body, size, hint, true)
+			resp, err = c.hop(ctx, method, gw, gh, body, size, hint, true)
 		}
 		redirected := false
 		for hops := 0; err == nil && isRedirect(resp.StatusCode); hops++ {
@@ -186,6 +195,13 @@ func (c *Client) objectDo(ctx context.Context, method, bucket, name string, q ur
 				}
 				if err = body.rewind(); err == nil {
 					resp, err = c.hop(ctx, method, loc.String(), h, body, size, 0, false)
+					var ce *connError
+					if errors.As(err, &ce) && (method == http.MethodGet || method == http.MethodHead) {
+						unreachable = loc.Host // the gateway may route around it (EC buckets)
+						if cache != nil {
+							cache.drop(key)
+						}
+					}
 				}
 			}
 		}

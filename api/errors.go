@@ -77,6 +77,7 @@ var table = []row{
 	{meta.ErrLeaseNotFound, "LeaseNotFound", http.StatusNotFound},
 	{meta.ErrStaleToken, "StaleToken", http.StatusConflict},
 	{meta.ErrPrecondition, "PreconditionFailed", http.StatusPreconditionFailed},
+	{meta.ErrTooFewSlices, "TooFewSlices", http.StatusInternalServerError},
 	{meta.ErrJobNotFound, "JobNotFound", http.StatusNotFound},
 	{meta.ErrJobKind, "InvalidJobKind", http.StatusBadRequest},
 	{meta.ErrJobRunning, "JobRunning", http.StatusConflict},

@@ -15,6 +15,15 @@ import (
 // must close the connection) and the body travels once, to the target.
 const HeaderRedirectOnly = "Ais-Redirect-Only"
 
+// HeaderUnreachable names (host:port) a target the client could not connect to after a
+// gateway's redirect. For a GET or HEAD in an EC bucket the gateway then sends the client to
+// the next target in HRW order, which rebuilds the object from its slices (QueryECFallback).
+const HeaderUnreachable = "Ais-Unreachable"
+
+// QueryECFallback on a target URL names the owner that was unreachable: the target serves a
+// GET or HEAD of an object it does not own from EC slices, without storing it.
+const QueryECFallback = "ec_fallback"
+
 // DefaultRedirectCacheSize is how many signed target URLs a Client keeps by default.
 const DefaultRedirectCacheSize = 32 << 10
 

@@ -1,3 +1,3 @@
-// Package codec turns object bytes into checksums (and, later, Reed-Solomon slices and archive
-// streams) without doing any I/O of its own.
+// Package codec turns object bytes into checksums and Reed-Solomon slices (and rebuilds objects
+// from slices) without doing any I/O of its own.
 package codec

@@ -47,6 +47,9 @@ func (g *Gateway) object(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if rt, err = routeAroundEC(v, s, r, b, object, rt, withRequestID(targetQuery(q), c), g.cfg.Now().Add(ttl)); err != nil {
+		return err // route_ec.go: an EC read whose owner the client could not reach
+	}
 	// A client that asks for the redirect only (api.HeaderRedirectOnly: the Go client's PUTs,
 	// sent without their body) gets it in proxy mode too.
 	proxy, _ := strconv.ParseBool(q.Get("proxy"))

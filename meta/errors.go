@@ -66,6 +66,9 @@ var (
 	ErrLeaseNotFound       = newErr(KindNotExist, "lease does not exist")
 	ErrStaleToken          = newErr(KindPermission, "fencing token is older than one already seen")
 	ErrPrecondition        = newErr(KindPrecondition, "precondition failed")
+	// ErrTooFewSlices: an object of an EC bucket is damaged or missing on its owner and
+	// fewer than D of its slices (and none of its replicas) are left to rebuild it.
+	ErrTooFewSlices = newErr(KindCorrupt, "too few EC slices or replicas left to rebuild the object")
 )
 
 // KindOf returns the Kind of the first *Error in err's chain, or KindInternal.

@@ -34,6 +34,9 @@ func (s *Server) object(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if ecFallback(r, b, "") {
+		return s.getFallback(c, view, b, name) // ec_restore.go: the owner is unreachable
+	}
 	if done, err := s.beforeObject(c, view, b, name); done || err != nil {
 		return err // neighbor.go: an unsettled cluster's part of the request
 	}
@@ -42,10 +45,16 @@ func (s *Server) object(c echo.Context) error {
 	}
 	switch r.Method {
 	case http.MethodPut:
+		if b.Props.EC.Enabled {
+			return s.putEC(c, view, b, name) // ec_put.go
+		}
 		return s.putObject(c, view, b, name)
 	case http.MethodDelete:
 		if err := s.store.Delete(b, name, b.Props.Write.Fsync); err != nil {
 			return err
+		}
+		if b.Props.EC.Enabled {
+			s.ecDelete(r.Context(), view, b, name) // ec_restore.go
 		}
 		return c.NoContent(http.StatusOK)
 	default:
@@ -88,7 +97,7 @@ func (s *Server) admit(r *http.Request) (*api.View, *meta.Bucket, string, error)
 	if err != nil {
 		return view, nil, "", err
 	}
-	if owner.ID != s.id {
+	if owner.ID != s.id && !ecFallback(r, &b, owner.ID) { // ec_restore.go
 		return view, nil, "", fmt.Errorf("%w: at epoch %d %s/%s belongs to %s, not %s",
 			meta.ErrStaleEpoch, view.Snap.Epoch, b.Key(), name, owner.ID, s.id)
 	}
@@ -198,9 +207,11 @@ func (s *Server) getObject(c echo.Context, view *api.View, b *meta.Bucket, name 
 	obj, err := s.openForRead(b, name, verify) // mirror_read.go: least busy copy, hashed if verify
 	if err != nil && restorable(err) {
 		// Restore on read: a missing or damaged object is rebuilt from redundancy, written
-		// back, and served. Mirror copies first (mirror_read.go); EC adds its call below.
+		// back, and served: mirror copies first (mirror_read.go), then EC's replicas or
+		// slices (ec_restore.go).
 		obj, err = s.restoreFromMirror(r.Context(), b, view.Snap.Epoch, name, verify, err)
 	}
+	obj, err = s.restoreFromEC(r.Context(), b, name, obj, err)
 	if err != nil {
 		if errors.Is(err, meta.ErrCorrupt) {
 			s.log.Error("object is corrupt", "bucket", b.Key(), "object", name, "err", err)
@@ -209,6 +220,9 @@ func (s *Server) getObject(c echo.Context, view *api.View, b *meta.Bucket, name 
 	}
 	defer obj.Close()
 	m := obj.Meta
+	if m.EC.Sliced() {
+		return s.getSliced(c, b, m, verify) // ec_restore.go: the bytes live only in slices
+	}
 	h := c.Response().Header()
 	off, n, partial, err := parseRange(r.Header.Get("Range"), m.Size)
 	if err != nil {

@@ -296,12 +296,31 @@ func (s *Server) runBucketJob(ctx context.Context, j *jobs.Job, kind, bucket str
 }
 
 // restore brings one object's redundancy back in order: its mirror copies first (with verify,
-// every copy is hashed whole).
+// every copy is hashed whole); when no valid local copy is left and the bucket is erasure
+// coded, the object is rebuilt from its replicas or slices (ec_restore.go) and its copies are
+// made again from it.
 func (s *Server) restore(ctx context.Context, b *meta.Bucket, epoch uint64, name string, verify bool) (copyReport, error) {
+	if m := s.store.NewestMeta(b, name); m != nil && m.EC.Sliced() {
+		// Only the record is here (ec.full_copy off): the bytes are in the slices, which carry
+		// their own checksums and which ec-repair checks and rebuilds.
+		return copyReport{Size: m.Size}, nil
+	}
 	rep, err := s.store.ensureCopies(ctx, b, epoch, name, verify)
-	// EC: when the mirror copies cannot restore the object (rep.Unrecoverable) and the bucket
-	// is erasure coded, rebuild it from slices or replicas here.
-	return rep, err
+	if !rep.Unrecoverable || !b.Props.EC.Enabled || ctx.Err() != nil {
+		return rep, err
+	}
+	obj, rerr := s.restoreFromEC(ctx, b, name, nil, fmt.Errorf("%w: no valid copy on %s", meta.ErrCorrupt, s.id))
+	if rerr != nil {
+		return rep, rerr
+	}
+	_ = obj.Close()
+	rep.Restored, rep.Unrecoverable = true, false
+	if s.store.copiesOf(b) > 1 {
+		more, err := s.store.ensureCopies(ctx, b, epoch, name, false)
+		rep.Made, rep.MadeBytes = rep.Made+more.Made, rep.MadeBytes+more.MadeBytes
+		return rep, err
+	}
+	return rep, nil
 }
 
 // noteBucket and bucketOfJob remember which bucket a mirror or scrub job works on.

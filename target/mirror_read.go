@@ -105,7 +105,7 @@ func (f *plainCountedFile) Close() error {
 func (s *Server) openForRead(b *meta.Bucket, name string, validate bool) (*Object, error) {
 	if s.store.copiesOf(b) <= 1 {
 		o, err := s.store.Open(b, name)
-		if err == nil && validate {
+		if err == nil && validate && !o.Meta.EC.Sliced() { // a sliced object's bytes are in its slices (ec_meta.go)
 			if err = s.store.Verify(o); err != nil {
 				_ = o.Close()
 				return nil, err
@@ -115,7 +115,7 @@ func (s *Server) openForRead(b *meta.Bucket, name string, validate bool) (*Objec
 	}
 	mp := s.mirror.reads.leastBusy(s.store.copyOrder(b, name))[0]
 	o, err := s.store.OpenCopy(mp, b, name)
-	if err == nil && validate {
+	if err == nil && validate && !o.Meta.EC.Sliced() {
 		if err = s.store.Verify(o); err != nil {
 			_ = o.Close()
 		}

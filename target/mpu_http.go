@@ -109,6 +109,9 @@ func (s *Server) mpuComplete(c echo.Context, view *api.View, b *meta.Bucket, nam
 	if err != nil {
 		return err
 	}
+	if err := s.ecAfterWrite(r.Context(), view, b, name); err != nil { // ec_put.go
+		return err
+	}
 	h := c.Response().Header()
 	setObjectHeaders(h, m)
 	h.Set("ETag", `"`+res.ETag+`"`)

@@ -326,7 +326,11 @@ func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, na
 	r := c.Request()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		return false, s.reb.ensureLocal(r.Context(), view, b, name)
+		err := s.reb.ensureLocal(r.Context(), view, b, name)
+		if err != nil && b.Props.EC.Enabled && errors.Is(err, meta.ErrUnavailable) {
+			return false, nil // the GET rebuilds it from EC slices (ec_restore.go)
+		}
+		return false, err
 	case http.MethodDelete:
 		if !s.reb.unsettled(view) || r.URL.Query().Get("uploadId") != "" {
 			return false, nil

@@ -20,7 +20,13 @@ const xattrMeta = "user.ais.meta"
 //
 //	1 (2025-06): bucket ID, size, version, mtime, checksum type and value, full name, custom
 //	  metadata; CRC-32C of the whole record at the end.
-const objMetaV1 = 1
+//	2 (2026-11): version 1 plus, after the custom metadata, the EC layout (ECInfo: data,
+//	  parity, block as uvarints, then a flags byte, bit 0 = sliced). Written only for
+//	  objects of EC buckets; others keep writing version 1.
+const (
+	objMetaV1 = 1
+	objMetaV2 = 2
+)
 
 // maxObjMetaLen bounds a record so that it fits in one xattr on common file systems (ext4
 // allows about one block for all of a file's attributes).
@@ -38,6 +44,7 @@ type ObjectMeta struct {
 	ChecksumType string // meta.Checksum*; "none" means Checksum is empty
 	Checksum     []byte
 	Custom       map[string]string
+	EC           *ECInfo // the EC layout of an object of an EC bucket (ec_meta.go); nil otherwise
 }
 
 // ChecksumHex is the checksum value in hex ("" when there is none).
@@ -54,7 +61,11 @@ func (m *ObjectMeta) ETag() string {
 // encodeObjMeta serializes m as a version 1 record.
 func encodeObjMeta(m *ObjectMeta) ([]byte, error) {
 	b := make([]byte, 0, 64+len(m.Name)+len(m.Checksum)+len(m.ChecksumType))
-	b = append(b, objMetaV1)
+	if m.EC != nil {
+		b = append(b, objMetaV2)
+	} else {
+		b = append(b, objMetaV1)
+	}
 	b = binary.BigEndian.AppendUint64(b, m.BucketID)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Size))
 	b = binary.BigEndian.AppendUint64(b, m.Version)
@@ -71,6 +82,9 @@ func encodeObjMeta(m *ObjectMeta) ([]byte, error) {
 	for _, k := range keys {
 		b = appendBytes(b, []byte(k))
 		b = appendBytes(b, []byte(m.Custom[k]))
+	}
+	if m.EC != nil {
+		b = m.EC.append(b)
 	}
 	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 	if len(b) > maxObjMetaLen {
@@ -102,7 +116,7 @@ func decodeObjMeta(b []byte) (*ObjectMeta, error) {
 	if crc32.Checksum(body, crcTable) != sum {
 		return nil, corrupt("checksum mismatch")
 	}
-	if body[0] != objMetaV1 {
+	if body[0] != objMetaV1 && body[0] != objMetaV2 {
 		return nil, corrupt(fmt.Sprintf("unknown version %d", body[0]))
 	}
 	m := &ObjectMeta{
@@ -146,6 +160,11 @@ func decodeObjMeta(b []byte) (*ObjectMeta, error) {
 			return nil, corrupt("truncated custom metadata")
 		}
 		m.Custom[string(key)] = string(v)
+	}
+	if body[0] == objMetaV2 {
+		if m.EC, r = parseECInfo(r); m.EC == nil {
+			return nil, corrupt("bad EC layout")
+		}
 	}
 	if len(r) != 0 {
 		return nil, corrupt(fmt.Sprintf("%d trailing bytes", len(r)))

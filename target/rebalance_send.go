@@ -169,6 +169,9 @@ func (n *rebalanceNode) Send(ctx context.Context, m balancer.Move) (balancer.Out
 		return 0, err
 	}
 	defer o.Close()
+	if o.Meta.EC.Sliced() {
+		return n.r.s.sendStub(ctx, dest, b, o.Meta) // ec_put.go: an EC record without bytes
+	}
 	leaseID, token := "", uint64(0)
 	if l := n.r.lease.Load(); l != nil {
 		leaseID, token = l.Lease().JobID, l.Token()

@@ -34,15 +34,18 @@ func (s *Server) s3Get(c echo.Context, view *api.View, b *meta.Bucket, name stri
 	verify := r.Method == http.MethodGet && b.Props.Checksum.ValidateRead
 	obj, err := s.openForRead(b, name, verify) // mirror_read.go: least busy copy, hashed if verify
 	if err != nil && restorable(err) {
-		// Restore on read, as in getObject (http_object.go): mirror copies first; EC adds its
-		// call below.
+		// Restore on read, as in getObject (http_object.go): mirror copies, then EC.
 		obj, err = s.restoreFromMirror(r.Context(), b, view.Snap.Epoch, name, verify, err)
 	}
+	obj, err = s.restoreFromEC(r.Context(), b, name, obj, err) // ec_restore.go
 	if err != nil {
 		return err
 	}
 	defer obj.Close()
 	m := obj.Meta
+	if m.EC.Sliced() {
+		return s.getSliced(c, b, m, verify) // ec_restore.go: the bytes live only in slices
+	}
 	h := c.Response().Header()
 	full := q.Get("partNumber") == "" && r.Header.Get("Range") == ""
 	setS3Headers(h, m, full && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED"))

@@ -53,6 +53,9 @@ func (s *Server) s3Object(c echo.Context, view *api.View, b *meta.Bucket, name s
 		if err != nil && !isNotFound(err) {
 			return err
 		}
+		if b.Props.EC.Enabled {
+			s.ecDelete(r.Context(), view, b, name) // ec_restore.go
+		}
 		return c.NoContent(http.StatusNoContent)
 	default:
 		if uploadID != "" && r.Method == http.MethodGet {
@@ -173,6 +176,9 @@ func (s *Server) s3Put(c echo.Context, view *api.View, b *meta.Bucket, name stri
 			return nil
 		}})
 	if err != nil {
+		return err
+	}
+	if err := s.ecAfterWrite(r.Context(), view, b, name); err != nil { // ec_put.go
 		return err
 	}
 	h := c.Response().Header()

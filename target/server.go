@@ -51,6 +51,7 @@ type Server struct {
 	leaveOnce sync.Once
 
 	mirror *mirrorState // mirroring, restore on read, scrub (mirror_jobs.go)
+	ec     ecState      // erasure coding (ec_*.go)
 }
 
 type signerEntry struct {
@@ -115,6 +116,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.back = make(chan struct{})
 	s.installTelemetry()
 	s.initJobs()
+	s.initEC() // ec_jobs.go
 	return s, nil
 }
 

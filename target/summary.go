@@ -13,10 +13,6 @@ import (
 	"github.com/aisfoundry/ais/meta"
 )
 
-// ecDir is where erasure coding keeps a bucket's slices and replicas on a mountpath (ARCHITECTURE.md
-// section 7): <mountpath>/.ais/ec/@<provider>/<bucket>/...
-const ecDir = ".ais/ec"
-
 // summaryRoutes adds the control listener's bucket summary (the gateway sums it over targets):
 //
 //	GET /v1/internal/summary/{bucket} -> api.TargetSummary

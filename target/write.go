@@ -52,6 +52,10 @@ type PutArgs struct {
 	KeepVersion uint64
 	KeepMtime   int64
 	BaseVersion uint64
+
+	// NoData streams and hashes the body without storing its bytes: the record (with its
+	// EC layout set by Finish) stands for an object kept only as EC slices (ec_put.go).
+	NoData bool
 }
 
 // Put writes an object with the write protocol: the body streams into a work file on the
@@ -108,7 +112,11 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 		}
 	}()
 
-	n, err := s.copyBody(ctx, f, a.Body, hashes)
+	var dst io.Writer = f
+	if a.NoData {
+		dst = io.Discard
+	}
+	n, err := s.copyBody(ctx, dst, a.Body, hashes)
 	if err != nil {
 		return fail(err)
 	}
@@ -220,7 +228,7 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 
 // copyBody streams body into f through the hashes with a pooled buffer and returns the number
 // of bytes written. A body read error is meta.ErrIncompleteBody.
-func (s *Store) copyBody(ctx context.Context, f File, body io.Reader, hashes []hash.Hash) (int64, error) {
+func (s *Store) copyBody(ctx context.Context, f io.Writer, body io.Reader, hashes []hash.Hash) (int64, error) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	buf := *bp

@@ -18,7 +18,7 @@ type JobCmd struct {
 	Show  JobShowCmd  `cmd:"" help:"Show a job with each target's progress."`
 	Wait  JobWaitCmd  `cmd:"" help:"Wait until a job has ended on every target; fails if it failed or was aborted."`
 	Stop  JobStopCmd  `cmd:"" help:"Abort a job on every target."`
-	Start JobStartCmd `cmd:"" help:"Start a job: rebalance (every target) or resilver (--node)."`
+	Start JobStartCmd `cmd:"" help:"Start a job: rebalance (every target), resilver (--node), ec-encode or ec-repair (a bucket)."`
 }
 
 // JobLsCmd is "ais job ls".
@@ -172,8 +172,8 @@ func (c *JobStopCmd) Run(ctx context.Context, cl *api.Client, con *console) erro
 
 // JobStartCmd is "ais job start KIND".
 type JobStartCmd struct {
-	Kind   string `arg:"" name:"KIND" enum:"rebalance,resilver,mirror,scrub" help:"rebalance: every target moves its objects to their owners now; resilver: one target (--node) moves its objects to their mountpaths and remakes lost mirror copies; mirror: make or remove a bucket's mirror copies per mirror.copies; scrub: re-hash a bucket's objects and copies and restore the damaged ones."`
-	Bucket string `arg:"" optional:"" name:"BUCKET" predictor:"bucket" help:"The bucket of a mirror or scrub job, ais://NAME."`
+	Kind   string `arg:"" name:"KIND" enum:"rebalance,resilver,mirror,scrub,ec-encode,ec-repair" help:"rebalance: every target moves its objects to their owners now; resilver: one target (--node) moves its objects to their mountpaths and remakes lost mirror copies; mirror: make or remove a bucket's mirror copies per mirror.copies; scrub: re-hash a bucket's objects and copies and restore the damaged ones; ec-encode, ec-repair: encode a bucket's objects, or put back every missing slice, replica and copy."`
+	Bucket string `arg:"" optional:"" name:"BUCKET" predictor:"bucket" help:"The bucket of a mirror, scrub, ec-encode or ec-repair job, ais://NAME."`
 	Node   string `placeholder:"NODE_ID" predictor:"node" help:"Only this target (required for resilver)."`
 	Wait   bool   `help:"Wait until the job has ended."`
 }
@@ -185,7 +185,7 @@ func (c *JobStartCmd) Run(ctx context.Context, cl *api.Client, con *console) err
 	}
 	req := api.JobRequest{Kind: c.Kind, Node: c.Node}
 	switch {
-	case c.Kind == meta.JobMirror || c.Kind == meta.JobScrub:
+	case c.Kind == meta.JobMirror || c.Kind == meta.JobScrub || c.Kind == "ec-encode" || c.Kind == "ec-repair":
 		if c.Bucket == "" {
 			return fmt.Errorf("a %s job works on one bucket: ais job start %s ais://BUCKET", c.Kind, c.Kind)
 		}
