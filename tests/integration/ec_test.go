@@ -688,3 +688,79 @@ func TestECEncodeExisting(t *testing.T) {
 	}
 	checkLayout(t, c, objs, true)
 }
+
+var ecPerf = flag.Bool("ec.perf", false, "run TestECPerf (PUT and GET throughput with and without EC)")
+
+// TestECPerf measures PUT throughput of 1 MiB and 16 MiB objects into a plain bucket and into
+// EC 2+1 buckets on the same cluster, and GET throughput with all targets up and with one
+// killed (the restore path). It only reports; -ec.perf runs it.
+func TestECPerf(t *testing.T) {
+	if !*ecPerf {
+		t.Skip("-ec.perf runs it")
+	}
+	c := cluster.Start(t, cluster.Spec{Meta: 3, Targets: ecTargets, Mountpaths: 2, Gateways: 1})
+	cl, err := api.NewClient(c.GatewayURLs[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	buckets := []struct{ name, props string }{
+		{"plain", `{"write":{"fsync":false}}`},
+		{"ec21", `{"write":{"fsync":false},"ec":{"enabled":true,"data":2,"parity":1,"full_copy":true}}`},
+		{"ec21nocopy", `{"write":{"fsync":false},"ec":{"enabled":true,"data":2,"parity":1,"full_copy":false}}`},
+	}
+	for _, b := range buckets {
+		if err := cl.CreateBucket(ctx, b.name, []byte(b.props)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(bucket string, objs []body, get bool) float64 {
+		start := time.Now()
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for _, o := range objs {
+			g.Go(func() error {
+				if !get {
+					_, err := cl.PutObject(gctx, bucket, o.name, o.reader(), o.size, nil)
+					return err
+				}
+				rc, _, err := cl.GetObject(gctx, bucket, o.name, nil)
+				if err != nil {
+					return err
+				}
+				defer rc.Close()
+				return o.compare(rc)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return float64(totalBytes(objs)) / (1 << 20) / time.Since(start).Seconds()
+	}
+	sets := map[int64][]body{}
+	for _, size := range []int64{1 << 20, 16 << 20} {
+		n := int((1 << 30) / size) // 1 GiB per run
+		for i := 0; i < n; i++ {
+			sets[size] = append(sets[size], body{name: fmt.Sprintf("p/%d/%05d", size>>20, i), size: size, seed: 9})
+		}
+	}
+	amp := map[string]float64{"plain": 1, "ec21": 2.5, "ec21nocopy": 1.5}
+	put := map[string]float64{}
+	for _, size := range []int64{1 << 20, 16 << 20} {
+		for _, b := range buckets {
+			v := run(b.name, sets[size], false)
+			put[fmt.Sprint(b.name, size)] = v
+			plain := put[fmt.Sprint("plain", size)]
+			t.Logf("PUT %2d MiB objects into %-10s: %6.1f MiB/s (bytes written x%.1f; %.2f of what plain PUT allows)",
+				size>>20, b.name, v, amp[b.name], v/(plain/amp[b.name]))
+		}
+	}
+	for _, b := range buckets {
+		t.Logf("GET 16 MiB objects from %-10s, all targets up: %6.1f MiB/s", b.name, run(b.name, sets[16<<20], true))
+	}
+	c.Targets[ecVictimIx].Kill()
+	for _, b := range buckets[1:] {
+		t.Logf("GET 16 MiB objects from %-10s, t%d killed:     %6.1f MiB/s", b.name, ecVictimIx, run(b.name, sets[16<<20], true))
+	}
+}
