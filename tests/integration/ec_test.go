@@ -115,9 +115,12 @@ func ecCluster(t *testing.T, fullCopy bool) (*cluster.Cluster, *api.Client, []bo
 }
 
 // ecPlacement is the placement over the cluster's targets t0..t4 (all active).
-func ecPlacement() *meta.Placement {
+func ecPlacement() *meta.Placement { return ecPlacementOf(ecTargets) }
+
+// ecPlacementOf is the placement over targets t0..t(n-1).
+func ecPlacementOf(n int) *meta.Placement {
 	var nodes []meta.Node
-	for i := 0; i < ecTargets; i++ {
+	for i := 0; i < n; i++ {
 		nodes = append(nodes, meta.Node{ID: fmt.Sprintf("t%d", i), Role: meta.RoleTarget, State: meta.NodeActive})
 	}
 	return meta.NewPlacement(nodes)
@@ -183,7 +186,7 @@ func expectedBytes(objs []body, fullCopy bool) (objects, slices int64) {
 // their HRW places.
 func checkLayout(t *testing.T, c *cluster.Cluster, objs []body, fullCopy bool) {
 	t.Helper()
-	pl := ecPlacement()
+	pl := ecPlacementOf(len(c.Targets))
 	missing := 0
 	for _, o := range objs {
 		order := pl.Order(meta.ObjectKey("ais/"+ecBucket, o.name), -1)
@@ -762,5 +765,42 @@ func TestECPerf(t *testing.T) {
 	c.Targets[ecVictimIx].Kill()
 	for _, b := range buckets[1:] {
 		t.Logf("GET 16 MiB objects from %-10s, t%d killed:     %6.1f MiB/s", b.name, ecVictimIx, run(b.name, sets[16<<20], true))
+	}
+}
+
+// TestECJoinRepair adds a target: rebalance moves owners' copies but not slices; reads go on
+// with 0 errors, and an ec-repair puts every slice and replica at its new place and removes the
+// ones left behind, so the bytes on disk match the layout again.
+func TestECJoinRepair(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	c, cl, objs := ecCluster(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c.AddTarget(t)
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	waitSettled(ctx, t, cl)
+	if errs, wrong := readAll(ctx, t, cl, objs); errs != 0 || wrong != 0 {
+		t.Errorf("after t5 joined: %d errors, %d wrong", errs, wrong)
+	}
+	j, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Args: map[string]string{"bucket": ecBucket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, err = cl.WaitJob(ctx, j.ID, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ec-repair after a join: %s, %d objects visited, %d re-placed (%.1f MiB), %d errors", j.State,
+		j.Counters.LocalObjects, j.Counters.SentObjects, float64(j.Counters.SentBytes)/(1<<20), j.Counters.Errors)
+	if j.State != meta.JobFinished || j.Counters.Errors != 0 {
+		t.Errorf("ec-repair: %s with %d errors", j.State, j.Counters.Errors)
+	}
+	checkLayout(t, c, objs, true)
+	if errs, wrong := readAll(ctx, t, cl, objs); errs != 0 || wrong != 0 {
+		t.Errorf("after ec-repair: %d errors, %d wrong", errs, wrong)
 	}
 }
