@@ -2,20 +2,15 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -115,9 +110,12 @@ func ecCluster(t *testing.T, fullCopy bool) (*cluster.Cluster, *api.Client, []bo
 }
 
 // ecPlacement is the placement over the cluster's targets t0..t4 (all active).
-func ecPlacement() *meta.Placement {
+func ecPlacement() *meta.Placement { return ecPlacementOf(ecTargets) }
+
+// ecPlacementOf is the placement over targets t0..t(n-1).
+func ecPlacementOf(n int) *meta.Placement {
 	var nodes []meta.Node
-	for i := 0; i < ecTargets; i++ {
+	for i := 0; i < n; i++ {
 		nodes = append(nodes, meta.Node{ID: fmt.Sprintf("t%d", i), Role: meta.RoleTarget, State: meta.NodeActive})
 	}
 	return meta.NewPlacement(nodes)
@@ -183,7 +181,7 @@ func expectedBytes(objs []body, fullCopy bool) (objects, slices int64) {
 // their HRW places.
 func checkLayout(t *testing.T, c *cluster.Cluster, objs []body, fullCopy bool) {
 	t.Helper()
-	pl := ecPlacement()
+	pl := ecPlacementOf(len(c.Targets))
 	missing := 0
 	for _, o := range objs {
 		order := pl.Order(meta.ObjectKey("ais/"+ecBucket, o.name), -1)
@@ -426,265 +424,4 @@ func tooFewSlices(ctx context.Context, t *testing.T, c *cluster.Cluster, cl *api
 			t.Logf("GET with 1 of 3 slices left: %d %s: %s", we.Status, we.Code, we.Message)
 		}
 	}
-}
-
-// procAddr returns the value of flag (e.g. "--data") among a process's arguments.
-func procAddr(p *cluster.Proc, flag string) string {
-	for i, a := range p.Args {
-		if a == flag && i+1 < len(p.Args) {
-			return "http://" + p.Args[i+1]
-		}
-	}
-	return ""
-}
-
-func patchConfig(ctx context.Context, t *testing.T, c *cluster.Cluster, doc string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, c.MetaURLs[0]+"/v1/meta/config", strings.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("PATCH config %s: %s %s", doc, resp.Status, body)
-	}
-}
-
-func ecStats(ctx context.Context, p *cluster.Proc) map[string]int64 {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, procAddr(p, "--control")+"/v1/internal/ec/stats", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var m map[string]int64
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return m
-}
-
-// TestECFencing pauses (SIGSTOP) a target in the middle of its ec-repair past the job's lease,
-// lets a new holder take the lease (and show its newer token to every target), resumes the
-// paused one, and checks that its slice writes with the old token are refused.
-func TestECFencing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("multi-process test")
-	}
-	c, cl, objs := ecCluster(t, true)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	// Work for t0's repair: every slice and replica on t1..t4 goes.
-	for i := 1; i < ecTargets; i++ {
-		for _, mp := range c.TargetMountpaths[i] {
-			_ = os.RemoveAll(filepath.Join(mp, ".ais", "ec"))
-		}
-	}
-	patchConfig(ctx, t, c, `{"lease_ttl":"2s","rebalance":{"bandwidth":2097152}}`)
-	time.Sleep(time.Second) // the new config reaches the targets
-	j, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Node: "t0", Args: map[string]string{"bucket": ecBucket}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		st, err := cl.Job(ctx, j.ID)
-		if err == nil && st.Counters.SentObjects >= 2 {
-			break
-		}
-		if err == nil && st.State.Done() {
-			t.Fatalf("the repair ended before it could be paused: %+v", st)
-		}
-		if ctx.Err() != nil {
-			t.Fatal(ctx.Err())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	holder := c.Targets[0]
-	if err := holder.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("paused t0 in the middle of %s", j.ID)
-	time.Sleep(5 * time.Second) // well past the 2 s lease
-	lease := j.ID + "@t0"
-	l, err := c.MetaClient.GrantLease(ctx, api.LeaseRequest{JobID: lease, Kind: "ec-repair", Holder: "new-holder",
-		TTL: meta.Duration(time.Minute)})
-	if err != nil {
-		t.Fatalf("the lease of the paused holder was not free after its TTL: %v", err)
-	}
-	t.Logf("new holder got lease %s with token %d", lease, l.Token)
-	// The new holder writes (a record-less PUT: refused as invalid, but its token is seen).
-	for i := 1; i < ecTargets; i++ {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, procAddr(c.Targets[i], "--data")+"/v1/internal/ec/"+ecBucket+"/fence-probe", http.NoBody)
-		req.Header.Set("Ais-Lease", lease)
-		req.Header.Set("Ais-Fence-Token", strconv.FormatUint(l.Token, 10))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
-	refusedBefore := int64(0)
-	for i := 1; i < ecTargets; i++ {
-		refusedBefore += ecStats(ctx, c.Targets[i])["refused_stale_token"]
-	}
-	if err := holder.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	end, err := cl.WaitJob(ctx, j.ID, 200*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := int64(0)
-	for i := 1; i < ecTargets; i++ {
-		refused += ecStats(ctx, c.Targets[i])["refused_stale_token"]
-	}
-	t.Logf("after resuming: job %s on t0 ended %s (%s); receivers refused %d writes with the old token", j.ID, end.State,
-		end.Error, refused-refusedBefore)
-	if refused-refusedBefore == 0 {
-		t.Errorf("no write of the paused holder was refused")
-	}
-	if end.State != meta.JobFailed || !strings.Contains(end.Error, "fencing token") {
-		t.Errorf("the paused holder's job ended %s (%q), want failed on a stale fencing token", end.State, end.Error)
-	}
-	// A stale write issued directly is refused with 409 StaleToken.
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, procAddr(c.Targets[1], "--data")+"/v1/internal/ec/"+ecBucket+"/fence-probe", http.NoBody)
-	req.Header.Set("Ais-Lease", lease)
-	req.Header.Set("Ais-Fence-Token", strconv.FormatUint(l.Token-1, 10))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusConflict || resp.Header.Get(api.HeaderErrorCode) != "StaleToken" {
-		t.Errorf("stale write: %s %s, want 409 StaleToken", resp.Status, resp.Header.Get(api.HeaderErrorCode))
-	}
-	_ = objs
-}
-
-// TestECEncodeExisting turns EC on for a bucket that holds data: every target starts ec-encode
-// in the new epoch, and afterwards every object has its slices or replicas. Started again by
-// request, the job finds nothing left to do.
-func TestECEncodeExisting(t *testing.T) {
-	if testing.Short() {
-		t.Skip("multi-process test")
-	}
-	c := cluster.Start(t, cluster.Spec{Meta: 3, Targets: ecTargets, Mountpaths: 2, Gateways: 1})
-	cl, err := api.NewClient(c.GatewayURLs[0], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := cl.CreateBucket(ctx, ecBucket, []byte(`{"write":{"fsync":false}}`)); err != nil {
-		t.Fatal(err)
-	}
-	objs := ecObjects()
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for _, o := range objs {
-		g.Go(func() error {
-			_, err := cl.PutObject(gctx, ecBucket, o.name, o.reader(), o.size, nil)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	patch := fmt.Sprintf(`{"ec":{"enabled":true,"data":%d,"parity":%d,"objsize_limit":%d,"full_copy":true}}`, ecD, ecP, ecSizeLim)
-	start := time.Now()
-	if _, err := cl.PatchBucketProps(ctx, ecBucket, []byte(patch)); err != nil {
-		t.Fatal(err)
-	}
-	var id string
-	for id == "" && ctx.Err() == nil {
-		jobs, _ := cl.ListJobs(ctx, "ec-encode")
-		for _, j := range jobs {
-			id = j.ID
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	j, err := cl.WaitJob(ctx, id, 200*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	el := time.Since(start)
-	t.Logf("ec-encode %s: %s in %s: %d objects encoded, %.1f MiB of slices sent (%.1f MiB/s), %d errors", j.ID, j.State,
-		el.Round(time.Millisecond), j.Counters.LocalObjects, float64(j.Counters.SentBytes)/(1<<20),
-		float64(j.Counters.SentBytes)/(1<<20)/el.Seconds(), j.Counters.Errors)
-	if j.State != meta.JobFinished || j.Counters.Errors != 0 || j.Counters.LocalObjects != int64(len(objs)) {
-		t.Errorf("ec-encode: %s, %d of %d objects, %d errors", j.State, j.Counters.LocalObjects, len(objs), j.Counters.Errors)
-	}
-	checkLayout(t, c, objs, true)
-	again, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-encode", Args: map[string]string{"bucket": ecBucket}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again, err = cl.WaitJob(ctx, again.ID, 200*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	if again.State != meta.JobFinished || again.Counters.LocalObjects != 0 {
-		t.Errorf("ec-encode run again: %s with %d objects encoded, want finished with 0", again.State, again.Counters.LocalObjects)
-	}
-	// Bad input: a job without a bucket, or on a bucket without EC.
-	if _, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair"}); err == nil {
-		t.Errorf("ec-repair without a bucket started")
-	} else {
-		var we *api.Error
-		if !errors.As(err, &we) || we.Status != http.StatusBadRequest {
-			t.Errorf("ec-repair without a bucket: %v, want 400", err)
-		}
-	}
-	if errs, wrong := readAll(ctx, t, cl, objs); errs != 0 || wrong != 0 {
-		t.Errorf("after ec-encode: %d errors, %d wrong", errs, wrong)
-	}
-
-	// Abort and run again: t2 loses its slices, a slowed ec-repair is aborted in the middle,
-	// a second one finishes the work.
-	for _, mp := range c.TargetMountpaths[2] {
-		_ = os.RemoveAll(filepath.Join(mp, ".ais", "ec"))
-	}
-	patchConfig(ctx, t, c, `{"rebalance":{"bandwidth":1048576}}`)
-	time.Sleep(time.Second)
-	rep, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Args: map[string]string{"bucket": ecBucket}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		st, err := cl.Job(ctx, rep.ID)
-		if err == nil && st.Counters.SentObjects > 0 {
-			break
-		}
-		if err == nil && st.State.Done() {
-			t.Fatalf("ec-repair ended before it could be aborted: %+v", st)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if _, err := cl.AbortJob(ctx, rep.ID); err != nil {
-		t.Fatal(err)
-	}
-	if rep, err = cl.WaitJob(ctx, rep.ID, 200*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("aborted %s: %s after %d objects sent", rep.ID, rep.State, rep.Counters.SentObjects)
-	if rep.State != meta.JobAborted {
-		t.Errorf("aborted ec-repair ended %s", rep.State)
-	}
-	patchConfig(ctx, t, c, `{"rebalance":{"bandwidth":0}}`)
-	time.Sleep(time.Second)
-	rep2, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Args: map[string]string{"bucket": ecBucket}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep2, err = cl.WaitJob(ctx, rep2.ID, 200*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("ec-repair run again: %s, %d objects sent, %d errors", rep2.State, rep2.Counters.SentObjects, rep2.Counters.Errors)
-	if rep2.State != meta.JobFinished || rep2.Counters.Errors != 0 {
-		t.Errorf("ec-repair run again: %s, %d errors", rep2.State, rep2.Counters.Errors)
-	}
-	checkLayout(t, c, objs, true)
 }
