@@ -12,7 +12,7 @@ import (
 // routeAroundEC sends a GET or HEAD of an object of an EC bucket to the next target in HRW
 // order when the client says it could not connect to the owner (api.HeaderUnreachable): in the
 // seconds before meta marks a killed target down, that target (which holds a slice) rebuilds
-// the object from the slices and serves it without storing it (docs/protection-ec.md).
+// the object from the slices and serves it without storing it (docs/protection.md).
 func routeAroundEC(v *api.View, s *api.Signer, r *http.Request, b meta.Bucket, object string, rt route,
 	extra url.Values, expires time.Time) (route, error) {
 	bad := r.Header.Get(api.HeaderUnreachable)

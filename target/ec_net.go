@@ -16,7 +16,7 @@ import (
 	"github.com/aisfoundry/ais/meta"
 )
 
-// Target-to-target EC endpoint on the data listener (docs/protection-ec.md):
+// Target-to-target EC endpoint on the data listener (docs/protection.md):
 //
 //	PUT    /v1/internal/ec/{bucket}/{object...}  store a slice or replica; its record in
 //	       Ais-Slice-Meta, as a header or (when the object's checksum is known only at the end

@@ -23,7 +23,7 @@ import (
 	"github.com/aisfoundry/ais/tests/cluster"
 )
 
-// The EC job tests (docs/protection-ec.md): fencing, ec-encode, abort and re-run, a join, and
+// The EC job tests (docs/protection.md): fencing, ec-encode, abort and re-run, a join, and
 // the throughput run.
 
 // procAddr returns the value of flag (e.g. "--data") among a process's arguments.

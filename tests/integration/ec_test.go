@@ -22,7 +22,7 @@ import (
 	"github.com/aisfoundry/ais/tests/cluster"
 )
 
-// The EC tests (docs/protection-ec.md). By default they run a quick load (300 objects up to
+// The EC tests (docs/protection.md). By default they run a quick load (300 objects up to
 // 1 MiB); -ec.full runs the numbers: 2,000 objects from 0 bytes to 8 MiB.
 var ecFull = flag.Bool("ec.full", false, "EC tests: 2,000 objects of 0 to 8 MiB")
 
