@@ -22,6 +22,7 @@ type CLI struct {
 	Matrix    MatrixCmd    `cmd:"" help:"Run the fixed matrix of 'make bench' against a running cluster and the ceilings; write JSON."`
 	Scale     ScaleCmd     `cmd:"" help:"Measure aggregate PUT and GET throughput of a running cluster (one point of the scale-out curve); write JSON."`
 	Rebalance RebalanceCmd `cmd:"" help:"Measure a rebalance: wait for the jobs that started after a target joined and report what they moved and how fast; write JSON."`
+	Protect   ProtectCmd   `cmd:"" help:"Measure the cost of mirroring and erasure coding: PUT and GET of protected buckets next to a plain one, GET with a target killed; write JSON."`
 	Report    ReportCmd    `cmd:"" help:"Render matrix and scale-out results into the generated part of docs/performance.md."`
 
 	WaitCluster WaitClusterCmd `cmd:"" name:"wait-cluster" hidden:"" help:"Wait until a cluster serves with its targets (make bench)."`

@@ -10,7 +10,9 @@
 #    CAP MiB/s each ('ais-target --test-mountpath-mibps').
 # 4. The rebalance throughput: a third target joins two that hold REB_COUNT 1 MiB objects;
 #    'ais-bench rebalance' reports what the jobs moved and how fast.
-# 5. 'ais-bench report' into docs/performance.md.
+# 5. Data protection: 'ais-bench protect' on 5 targets x 2 mountpaths: PUT and GET of a plain, a
+#    mirrored and two erasure-coded buckets; GET of the EC buckets again with a target killed.
+# 6. 'ais-bench report' into docs/performance.md.
 #
 # Environment: BIN (binaries), QUICK=1, CAP (MiB/s per mountpath, default 24), DOC (the file to
 # update), BENCH_PORT_BASE and BENCH_GW_PORT (ports of the bench's clusters, default 29080 and
@@ -27,9 +29,9 @@ GW_PORT=${BENCH_GW_PORT:-29000}
 ENDPOINT="http://127.0.0.1:$GW_PORT"
 
 if [ "$QUICK" = 1 ]; then
-	DUR=1s ROUNDS=1 SCALE_DUR=1500ms SCALE_WORKERS=8 GOBENCHTIME=50ms REB_COUNT=300
+	DUR=1s ROUNDS=1 SCALE_DUR=1500ms SCALE_WORKERS=8 GOBENCHTIME=50ms REB_COUNT=200 PROT_SIZES=1MiB
 else
-	DUR=3s ROUNDS=3 SCALE_DUR=5s SCALE_WORKERS=16 GOBENCHTIME=1s REB_COUNT=1500
+	DUR=3s ROUNDS=3 SCALE_DUR=5s SCALE_WORKERS=16 GOBENCHTIME=1s REB_COUNT=1500 PROT_SIZES=1MiB,16MiB
 fi
 
 WORK=$(mktemp -d /tmp/ais-bench.XXXXXX)
@@ -75,8 +77,8 @@ echo "bench: load average $load on $(nproc) cores before the run (other work on 
 start_cluster() {
 	local name=$1 targets=$2
 	shift 2
-	env "$@" DIR="$WORK/$name" TARGETS="$targets" MOUNTPATHS=1 GATEWAYS=1 PORT_BASE="$PORT_BASE" \
-		GW_PORT="$GW_PORT" BIN="$BIN" deploy/local/run.sh >"$WORK/$name.out" 2>&1 &
+	env DIR="$WORK/$name" TARGETS="$targets" MOUNTPATHS=1 GATEWAYS=1 PORT_BASE="$PORT_BASE" \
+		GW_PORT="$GW_PORT" BIN="$BIN" "$@" deploy/local/run.sh >"$WORK/$name.out" 2>&1 &
 	cluster_pid=$!
 	cluster_dir="$WORK/$name"
 	for _ in $(seq 1 300); do
@@ -136,6 +138,13 @@ kill -TERM "$t2_pid" 2>/dev/null || true
 wait "$t2_pid" 2>/dev/null || true
 stop_cluster
 
+echo "bench: data protection, 5 targets x 2 mountpaths: plain, 2 mirror copies, EC 2+1 with and without a full copy"
+start_cluster prot 5 MOUNTPATHS=2
+victim=$(pgrep -f "ais-target --id t1 .*$WORK/prot/" | head -1)
+"$BIN/ais-bench" protect -e "$ENDPOINT" --sizes "$PROT_SIZES" --duration "$DUR" --victim "${victim:-0}" --out "$WORK/protect.json" \
+	--cluster "3 meta, 5 targets with 2 mountpaths each, 1 gateway"
+stop_cluster
+
 "$BIN/ais-bench" report --matrix "$WORK/matrix.json" "${scale[@]}" --gobench "$WORK/gobench.txt" \
-	--rebalance "$WORK/rebalance.json" --doc "$DOC"
+	--rebalance "$WORK/rebalance.json" --protect "$WORK/protect.json" --doc "$DOC"
 echo "bench: wrote $DOC in $(($(date +%s) - started)) s"

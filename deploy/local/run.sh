@@ -134,14 +134,16 @@ Try it:
 Ctrl-C stops the cluster and keeps its data.
 MSG
 
-# Run until Ctrl-C or SIGTERM (trap above), until a daemon exits, or until whoever started us
-# (make) goes away, so that no daemon outlives the command.
+# Run until Ctrl-C or SIGTERM (trap above) or until whoever started us (make) goes away, so
+# that no daemon outlives the command. A daemon that exits (or is killed, to watch the cluster
+# ride it out) is reported once; the others keep serving.
 parent=$PPID
+declare -A reported=()
 while kill -0 "$parent" 2>/dev/null; do
 	for p in "${pids[@]}"; do
-		if ! kill -0 "$p" 2>/dev/null; then
-			echo "a process exited (pid $p); see $DIR/logs/" >&2
-			exit 1
+		if [ -z "${reported[$p]:-}" ] && ! kill -0 "$p" 2>/dev/null; then
+			echo "a process exited (pid $p); the others keep running; see $DIR/logs/" >&2
+			reported[$p]=1
 		fi
 	done
 	sleep 1 &
