@@ -94,18 +94,12 @@ func (s *Store) PutSlice(ctx context.Context, b *meta.Bucket, name string, body 
 		return fail(err)
 	}
 	h, _ := codec.NewHash(meta.ChecksumHighway)
-	work := mp + "/" + workDir + "/" + randomHex(12)
-	f, err := s.fs.Create(work)
+	wf, err := s.createWork(mp)
 	if err != nil {
 		return fail(err)
 	}
-	done := false
-	defer func() {
-		if !done {
-			_ = f.Close()
-			_ = s.fs.Remove(work)
-		}
-	}()
+	defer wf.discard()
+	f, work := wf.File, wf.path
 	n, err := s.copyBody(ctx, f, body, []hash.Hash{h})
 	if err != nil {
 		return fail(err)
@@ -143,7 +137,7 @@ func (s *Store) PutSlice(ctx context.Context, b *meta.Bucket, name string, body 
 	if err != nil {
 		return fail(err)
 	}
-	done = true
+	wf.kept = true
 	_ = f.Close()
 	if fsync {
 		_ = s.fs.SyncDir(filepath.Dir(path))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -311,14 +310,8 @@ func (s *Server) serveGroup(c echo.Context, b *meta.Bucket, m *ObjectMeta, group
 	setObjectHeaders(h, m)
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Accept-Ranges", "bytes")
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
-	status := http.StatusOK
-	if partial {
-		status = http.StatusPartialContent
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, m.Size))
-	}
-	if r.Method == http.MethodHead || n == 0 {
-		c.Response().WriteHeader(status)
+	status, done := rangeHeader(c, m.Size, off, n, partial)
+	if done {
 		return nil
 	}
 	if validate {

@@ -196,6 +196,24 @@ func setObjectHeaders(h http.Header, m *ObjectMeta) {
 	h.Set("Last-Modified", time.Unix(0, m.Mtime).UTC().Format(http.TimeFormat))
 }
 
+// rangeHeader sets Content-Length for n bytes from off of an object of size bytes, and
+// Content-Range when the answer is partial, and returns the status. done means the answer is
+// complete without a body (HEAD, or nothing to send): the header has been written.
+func rangeHeader(c echo.Context, size, off, n int64, partial bool) (status int, done bool) {
+	h := c.Response().Header()
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	status = http.StatusOK
+	if partial {
+		status = http.StatusPartialContent
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, size))
+	}
+	if c.Request().Method == http.MethodHead || n == 0 {
+		c.Response().WriteHeader(status)
+		return status, true
+	}
+	return status, false
+}
+
 // getObject answers GET and HEAD. With validation (?validate=true or the bucket's
 // checksum.validate_read) the whole object is hashed before the first byte goes out, so
 // damaged bytes are never served: the object is restored from a mirror copy if it has one
@@ -232,14 +250,8 @@ func (s *Server) getObject(c echo.Context, view *api.View, b *meta.Bucket, name 
 	setObjectHeaders(h, m)
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Accept-Ranges", "bytes")
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
-	status := http.StatusOK
-	if partial {
-		status = http.StatusPartialContent
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, m.Size))
-	}
-	if r.Method == http.MethodHead || n == 0 {
-		c.Response().WriteHeader(status)
+	status, done := rangeHeader(c, m.Size, off, n, partial)
+	if done {
 		return nil
 	}
 	if off > 0 {

@@ -161,18 +161,12 @@ func (s *Store) putCopy(ctx context.Context, mp string, b *meta.Bucket, epoch ui
 	if h != nil {
 		hashes = append(hashes, h)
 	}
-	work := mp + "/" + workDir + "/" + randomHex(12)
-	f, err := s.fs.Create(work)
+	wf, err := s.createWork(mp)
 	if err != nil {
 		return fail(err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = f.Close()
-			_ = s.fs.Remove(work)
-		}
-	}()
+	defer wf.discard()
+	f, work := wf.File, wf.path
 	n, err := s.copyBody(ctx, f, io.NewSectionReader(src.File, 0, m.Size+1), hashes)
 	if err != nil {
 		return fail(err)
@@ -226,7 +220,7 @@ func (s *Store) putCopy(ctx context.Context, mp string, b *meta.Bucket, epoch ui
 		}
 		return fail(placeErr(m.Name, err))
 	}
-	committed = true
+	wf.kept = true
 	_ = f.Close()
 	if fsync {
 		dirs := []string{filepath.Dir(path)}

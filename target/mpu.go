@@ -218,18 +218,12 @@ func (s *Store) PutPart(ctx context.Context, a PartArgs) (*api.PartInfo, error) 
 		a.Sums.sum = s3ChecksumOf(rec.Checksum)
 		a.Sums.sumHash = a.Sums.sum.new()
 	}
-	work := mp + "/" + workDir + "/" + randomHex(12)
-	f, err := s.fs.Create(work)
+	wf, err := s.createWork(mp)
 	if err != nil {
 		return fail(err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = f.Close()
-			_ = s.fs.Remove(work)
-		}
-	}()
+	defer wf.discard()
+	f, work := wf.File, wf.path
 	n, err := s.copyBody(ctx, f, a.Body, a.Sums.hashes())
 	if err != nil {
 		return fail(err)
@@ -267,7 +261,7 @@ func (s *Store) PutPart(ctx context.Context, a PartArgs) (*api.PartInfo, error) 
 	if err != nil {
 		return fail(err)
 	}
-	committed = true
+	wf.kept = true
 	_ = f.Close()
 	return &p, nil
 }

@@ -209,11 +209,12 @@ func (s *Server) importPart(ctx context.Context, n meta.Node, b *meta.Bucket, na
 		return api.ReadError(resp)
 	}
 	st := s.store
-	work := mp + "/" + workDir + "/" + randomHex(12)
-	f, err := st.fs.Create(work)
+	wf, err := st.createWork(mp)
 	if err != nil {
 		return err
 	}
+	defer wf.discard()
+	f := wf.File
 	h := md5.New()
 	got, err := st.copyBody(ctx, f, resp.Body, []hash.Hash{h})
 	if err == nil && got != p.Size {
@@ -229,16 +230,14 @@ func (s *Server) importPart(ctx context.Context, n meta.Node, b *meta.Bucket, na
 	if err == nil && b.Props.Write.Fsync {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = st.fs.Rename(work, partPath(dir, p.Number))
-	}
 	if err != nil {
-		_ = st.fs.Remove(work)
+		return err
 	}
-	return err
+	if err := st.fs.Rename(wf.path, partPath(dir, p.Number)); err != nil {
+		return err
+	}
+	wf.kept = true
+	return f.Close()
 }
 
 // heldUpload finds an upload this target holds for an adopter's request.

@@ -77,14 +77,8 @@ func (s *Server) s3Get(c echo.Context, view *api.View, b *meta.Bucket, name stri
 		}
 	}
 	h.Set("Accept-Ranges", "bytes")
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
-	status := http.StatusOK
-	if partial {
-		status = http.StatusPartialContent
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, m.Size))
-	}
-	if r.Method == http.MethodHead || n == 0 {
-		c.Response().WriteHeader(status)
+	status, done := rangeHeader(c, m.Size, off, n, partial)
+	if done {
 		return nil
 	}
 	if off > 0 {

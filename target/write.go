@@ -99,18 +99,12 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	}
 	hashes = append(hashes, a.Extra...)
 
-	work := mp + "/" + workDir + "/" + randomHex(12)
-	f, err := s.fs.Create(work)
+	wf, err := s.createWork(mp)
 	if err != nil {
 		return fail(err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = f.Close()
-			_ = s.fs.Remove(work)
-		}
-	}()
+	defer wf.discard()
+	f, work := wf.File, wf.path
 
 	var dst io.Writer = f
 	if a.NoData {
@@ -200,7 +194,7 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	if err != nil {
 		return fail(placeErr(name, err))
 	}
-	committed = true
+	wf.kept = true
 	if err := f.Close(); err != nil {
 		s.log.Warn("close after rename", "object", name, "err", err)
 	}
@@ -224,6 +218,33 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 		}
 	}
 	return rec, nil
+}
+
+// workFile is a file being written under <mountpath>/.ais/work; it becomes an object, a copy
+// or a part only when its writer renames it into place and sets kept.
+type workFile struct {
+	File
+	path string
+	fs   FS
+	kept bool
+}
+
+// createWork creates a work file on mountpath mp.
+func (s *Store) createWork(mp string) (*workFile, error) {
+	path := mp + "/" + workDir + "/" + randomHex(12)
+	f, err := s.fs.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &workFile{File: f, path: path, fs: s.fs}, nil
+}
+
+// discard closes and removes the work file unless it was kept.
+func (w *workFile) discard() {
+	if !w.kept {
+		_ = w.File.Close()
+		_ = w.fs.Remove(w.path)
+	}
 }
 
 // copyBody streams body into f through the hashes with a pooled buffer and returns the number
