@@ -1,12 +1,17 @@
 package target
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,13 +41,23 @@ type ecState struct {
 	sentBytes                   atomic.Int64
 	// LeaseTTL of the EC jobs' leases (0: the cluster's lease_ttl). Tests shorten it.
 	leaseTTL time.Duration
+
+	busyMu sync.Mutex
+	busy   map[string]int // bucket name -> EC jobs of it running on this target
 }
+
+// argAuto marks an ec-repair started by a placement change: it is skipped on a target that
+// already runs an EC job of the bucket (that job places the slices by the newest map anyway).
+const argAuto = "auto"
 
 // initEC adds the EC endpoints and job kinds.
 func (s *Server) initEC() {
 	s.ecRoutes()
 	for _, kind := range []string{JobECEncode, JobECRepair} {
 		s.jobs.RegisterKind(kind, func(id string, args map[string]string) (*jobs.Job, error) {
+			if args[argAuto] != "" && s.ecBusy(args["bucket"]) {
+				return nil, fmt.Errorf("%w: an EC job of ais://%s runs on %s", meta.ErrJobRunning, args["bucket"], s.id)
+			}
 			return s.startECJob(kind, id, args["bucket"])
 		})
 	}
@@ -69,6 +84,73 @@ func (s *Server) ecOnNewEpoch(prev, cur *api.View) {
 			s.log.Warn("ec-encode not started", "bucket", key, "err", err)
 		}
 	}
+}
+
+func (s *Server) ecBusy(bucket string) bool {
+	s.ec.busyMu.Lock()
+	defer s.ec.busyMu.Unlock()
+	return s.ec.busy[bucket] > 0
+}
+
+func (s *Server) ecBusyAdd(bucket string, d int) {
+	s.ec.busyMu.Lock()
+	defer s.ec.busyMu.Unlock()
+	if s.ec.busy == nil {
+		s.ec.busy = map[string]int{}
+	}
+	if s.ec.busy[bucket] += d; s.ec.busy[bucket] <= 0 {
+		delete(s.ec.busy, bucket)
+	}
+}
+
+// ecAfterSettle starts an ec-repair of every erasure-coded bucket once a new placement has
+// settled (every target finished its rebalance towards it): rebalance moves owners' copies,
+// and this job moves slices and replicas to their places under the new placement and removes
+// the ones left behind. The active target with the lowest ID starts it on every active target
+// at once, under one ID (the placement's), as the gateway does for a job started by hand.
+func (s *Server) ecAfterSettle(v *api.View, placement uint64) {
+	targets := v.Snap.ActiveTargets()
+	if len(targets) == 0 || slices.MinFunc(targets, func(a, b meta.Node) int { return strings.Compare(a.ID, b.ID) }).ID != s.id {
+		return
+	}
+	for _, b := range v.Snap.Buckets {
+		if b.Provider != meta.ProviderAIS || !b.Props.EC.Enabled {
+			continue
+		}
+		req := api.JobRequest{Kind: JobECRepair, ID: fmt.Sprintf("%s-%s-p%08x", JobECRepair, b.Name, uint32(placement)),
+			Args: map[string]string{"bucket": b.Name, argAuto: "1"}}
+		for _, n := range targets {
+			if err := s.startPeerJob(n, req); err != nil && !errors.Is(err, meta.ErrJobRunning) {
+				s.log.Warn("ec-repair after a placement change not started", "bucket", b.Key(), "node", n.ID, "err", err)
+			}
+		}
+		s.log.Info("started an ec-repair after a placement change", "bucket", b.Key(), "job", req.ID, "targets", len(targets))
+	}
+}
+
+// startPeerJob starts a job on target n (this one included) through its control listener.
+func (s *Server) startPeerJob(n meta.Node, req api.JobRequest) error {
+	if n.ID == s.id {
+		_, err := s.jobs.StartKind(req.Kind, req.ID, req.Args)
+		return err
+	}
+	body, _ := json.Marshal(req)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, n.ControlURL+"/v1/internal/jobs", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := s.reb.peer.Do(hr)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return api.ReadError(resp)
+	}
+	return nil
 }
 
 // spoolFile is a work file that holds bytes for a moment (a slice before it is sent).
@@ -170,6 +252,8 @@ func (s *Server) startECJob(kind, id, bucket string) (*jobs.Job, error) {
 		return nil, fmt.Errorf("%w: ais://%s does not have ec.enabled", meta.ErrInvalidRequest, bucket)
 	}
 	return s.jobs.Start(kind, id, view.Snap.Epoch, func(ctx context.Context, j *jobs.Job) error {
+		s.ecBusyAdd(bucket, 1)
+		defer s.ecBusyAdd(bucket, -1)
 		lease, err := jobs.Hold(ctx, metaGranter{s.mc}, jobs.LeaseArgs{JobID: id + "@" + s.id, Kind: kind,
 			Holder: s.id, TTL: s.ec.leaseTTL, Log: s.log})
 		if err != nil {

@@ -34,8 +34,11 @@ func (r *rebalancer) settle(ctx context.Context) {
 			if r.settledFor.Load() == p && len(balancer.Down(v.Snap)) == 0 {
 				wait = time.Minute
 			} else if r.allDone(ctx, v.Snap.Epoch, p) {
-				if r.settledFor.Swap(p) != p {
+				if old := r.settledFor.Swap(p); old != p {
 					r.log.Info("rebalance done on every target", "epoch", v.Snap.Epoch)
+					if old != 0 { // a change of placement, not this target's own start
+						go r.s.ecAfterSettle(v, p) // ec_jobs.go: slices follow the objects
+					}
 				}
 				r.tombs.prune(time.Time{}, true)
 				wait = time.Minute

@@ -363,9 +363,10 @@ func TestECPerf(t *testing.T) {
 	}
 }
 
-// TestECJoinRepair adds a target: rebalance moves owners' copies but not slices; reads go on
-// with 0 errors, and an ec-repair puts every slice and replica at its new place and removes the
-// ones left behind, so the bytes on disk match the layout again.
+// TestECJoinRepair adds a target: rebalance moves owners' copies; reads go on with 0 errors;
+// once the new placement has settled, an ec-repair that every target starts by itself puts
+// every slice and replica at its new place and removes the ones left behind, so the bytes on
+// disk match the layout again (and a second, manual ec-repair has nothing to do).
 func TestECJoinRepair(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
@@ -382,17 +383,47 @@ func TestECJoinRepair(t *testing.T) {
 	if errs, wrong := readAll(ctx, t, cl, objs); errs != 0 || wrong != 0 {
 		t.Errorf("after t5 joined: %d errors, %d wrong", errs, wrong)
 	}
-	j, err := cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Args: map[string]string{"bucket": ecBucket}})
+	// Once the rebalance has settled, every target starts its part of an ec-repair of the
+	// bucket by itself (one job ID for the new placement): the slices follow the objects.
+	var j *api.Job
+	for j == nil {
+		jobs, err := cl.ListJobs(ctx, "ec-repair")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cand := range jobs {
+			if strings.HasPrefix(cand.ID, "ec-repair-"+ecBucket+"-p") {
+				j = &cand
+				break
+			}
+		}
+		if j == nil {
+			if ctx.Err() != nil {
+				t.Fatal("no ec-repair started by itself after the join")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	j, err := cl.WaitJob(ctx, j.ID, 200*time.Millisecond)
 	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ec-repair %s started by the placement change: %s, %d objects visited, %d re-placed (%.1f MiB), %d errors", j.ID, j.State,
+		j.Counters.LocalObjects, j.Counters.SentObjects, float64(j.Counters.SentBytes)/(1<<20), j.Counters.Errors)
+	if j.State != meta.JobFinished || j.Counters.Errors != 0 || j.Counters.SentObjects == 0 {
+		t.Errorf("automatic ec-repair: %s with %d errors, %d objects re-placed", j.State, j.Counters.Errors, j.Counters.SentObjects)
+	}
+	checkLayout(t, c, objs, true)
+	// Started by hand afterwards, an ec-repair finds nothing left to do.
+	if j, err = cl.StartJob(ctx, api.JobRequest{Kind: "ec-repair", Args: map[string]string{"bucket": ecBucket}}); err != nil {
 		t.Fatal(err)
 	}
 	if j, err = cl.WaitJob(ctx, j.ID, 200*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("ec-repair after a join: %s, %d objects visited, %d re-placed (%.1f MiB), %d errors", j.State,
-		j.Counters.LocalObjects, j.Counters.SentObjects, float64(j.Counters.SentBytes)/(1<<20), j.Counters.Errors)
-	if j.State != meta.JobFinished || j.Counters.Errors != 0 {
-		t.Errorf("ec-repair: %s with %d errors", j.State, j.Counters.Errors)
+	if j.State != meta.JobFinished || j.Counters.Errors != 0 || j.Counters.SentObjects != 0 {
+		t.Errorf("ec-repair by hand after the automatic one: %s, %d errors, %d objects re-placed; want 0", j.State,
+			j.Counters.Errors, j.Counters.SentObjects)
 	}
 	checkLayout(t, c, objs, true)
 	if errs, wrong := readAll(ctx, t, cl, objs); errs != 0 || wrong != 0 {
