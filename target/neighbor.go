@@ -112,9 +112,8 @@ func (r *rebalancer) unsettled(view *api.View) bool {
 
 // copyInfo is one neighbour's copy of an object.
 type copyInfo struct {
-	node    meta.Node
-	version uint64
-	mtime   int64
+	node meta.Node
+	stamp
 }
 
 // lookup asks every other target that may hold objects for its copy of an object (in
@@ -135,7 +134,7 @@ func (r *rebalancer) lookup(ctx context.Context, view *api.View, b *meta.Bucket,
 			switch {
 			case err != nil:
 				complete = false
-			case found && (best == nil || ci.version > best.version || ci.version == best.version && ci.mtime > best.mtime):
+			case found && (best == nil || ci.stamp.after(best.stamp)):
 				best = ci
 			}
 			return nil
@@ -167,7 +166,7 @@ func (r *rebalancer) headCopy(ctx context.Context, n meta.Node, b *meta.Bucket, 
 		if err != nil {
 			return nil, false, err
 		}
-		return &copyInfo{node: n, version: ch.version, mtime: ch.mtime}, true, nil
+		return &copyInfo{node: n, stamp: ch.stamp}, true, nil
 	case http.StatusNotFound:
 		return nil, false, nil
 	}
@@ -195,12 +194,12 @@ func (r *rebalancer) fetch(ctx context.Context, view *api.View, b *meta.Bucket, 
 	}
 	key := meta.ObjectKey(b.Key(), name)
 	_, err = r.s.store.Put(ctx, PutArgs{Bucket: b, Epoch: view.Snap.Epoch, Name: name, Body: resp.Body,
-		Size: resp.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.version, KeepMtime: ch.mtime,
+		Size: resp.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.Version, KeepMtime: ch.Mtime, KeepEpoch: ch.Epoch,
 		Guard: func(cur *ObjectMeta) error {
 			if r.tombs.has(key) {
 				return errCopyRefused
 			}
-			if !newerCopy(ch.version, ch.mtime, cur) {
+			if !newerCopy(ch.stamp, cur) {
 				return errCopyKept
 			}
 			return nil
@@ -209,7 +208,7 @@ func (r *rebalancer) fetch(ctx context.Context, view *api.View, b *meta.Bucket, 
 		return nil
 	}
 	if err == nil {
-		r.log.Debug("fetched an object from its previous holder", "object", key, "from", from.ID, "version", ch.version)
+		r.log.Debug("fetched an object from its previous holder", "object", key, "from", from.ID, "version", ch.Version, "epoch", ch.Epoch)
 		if j := r.lastJob(); j != nil {
 			j.AddReceived(1, resp.ContentLength) // it moved here, by a GET rather than by the job
 		}
@@ -257,7 +256,7 @@ func (r *rebalancer) versionFloor(ctx context.Context, b *meta.Bucket, name stri
 		return floor
 	}
 	if best, _ := r.lookup(ctx, view, b, name); best != nil {
-		floor = max(floor, best.version)
+		floor = max(floor, best.Version)
 	}
 	return floor
 }

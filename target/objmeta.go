@@ -20,7 +20,12 @@ const xattrMeta = "user.ais.meta"
 //
 //	1 (2025-06): bucket ID, size, version, mtime, checksum type and value, full name, custom
 //	  metadata; CRC-32C of the whole record at the end.
-const objMetaV1 = 1
+//	2 (2026-11): version 1 with the write epoch (8 bytes) after the mtime; it orders copies
+//	  of an object across targets (docs/rebalance.md). Version 1 records read as epoch 0.
+const (
+	objMetaV1 = 1
+	objMetaV2 = 2
+)
 
 // maxObjMetaLen bounds a record so that it fits in one xattr on common file systems (ext4
 // allows about one block for all of a file's attributes).
@@ -35,6 +40,7 @@ type ObjectMeta struct {
 	Size         int64
 	Version      uint64 // counts up from 1 per object
 	Mtime        int64  // Unix nanoseconds of the write
+	Epoch        uint64 // the cluster epoch at which the write was accepted (0: unknown, v1 record)
 	ChecksumType string // meta.Checksum*; "none" means Checksum is empty
 	Checksum     []byte
 	Custom       map[string]string
@@ -51,14 +57,15 @@ func (m *ObjectMeta) ETag() string {
 	return `"` + m.ChecksumHex() + `"`
 }
 
-// encodeObjMeta serializes m as a version 1 record.
+// encodeObjMeta serializes m as a version 2 record.
 func encodeObjMeta(m *ObjectMeta) ([]byte, error) {
-	b := make([]byte, 0, 64+len(m.Name)+len(m.Checksum)+len(m.ChecksumType))
-	b = append(b, objMetaV1)
+	b := make([]byte, 0, 72+len(m.Name)+len(m.Checksum)+len(m.ChecksumType))
+	b = append(b, objMetaV2)
 	b = binary.BigEndian.AppendUint64(b, m.BucketID)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Size))
 	b = binary.BigEndian.AppendUint64(b, m.Version)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Mtime))
+	b = binary.BigEndian.AppendUint64(b, m.Epoch)
 	b = appendBytes(b, []byte(m.ChecksumType))
 	b = appendBytes(b, m.Checksum)
 	b = appendBytes(b, []byte(m.Name))
@@ -102,7 +109,7 @@ func decodeObjMeta(b []byte) (*ObjectMeta, error) {
 	if crc32.Checksum(body, crcTable) != sum {
 		return nil, corrupt("checksum mismatch")
 	}
-	if body[0] != objMetaV1 {
+	if body[0] != objMetaV1 && body[0] != objMetaV2 {
 		return nil, corrupt(fmt.Sprintf("unknown version %d", body[0]))
 	}
 	m := &ObjectMeta{
@@ -112,6 +119,12 @@ func decodeObjMeta(b []byte) (*ObjectMeta, error) {
 		Mtime:    int64(binary.BigEndian.Uint64(body[25:])),
 	}
 	r := body[33:]
+	if body[0] == objMetaV2 {
+		if len(r) < 8 {
+			return nil, corrupt("truncated epoch")
+		}
+		m.Epoch, r = binary.BigEndian.Uint64(r), r[8:]
+	}
 	next := func() ([]byte, bool) {
 		n, k := binary.Uvarint(r)
 		if k <= 0 || n > uint64(len(r)-k) {

@@ -90,16 +90,16 @@ func (s *Server) receiveCopy(c echo.Context) error {
 	if s.reb.tombs.has(key) {
 		return answer("refused")
 	}
-	if !newerCopy(ch.version, ch.mtime, s.store.NewestMeta(&b, name)) {
+	if !newerCopy(ch.stamp, s.store.NewestMeta(&b, name)) {
 		return answer("kept")
 	}
 	_, err = s.store.Put(r.Context(), PutArgs{Bucket: &b, Epoch: view.Snap.Epoch, Name: name, Body: r.Body,
-		Size: r.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.version, KeepMtime: ch.mtime,
+		Size: r.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.Version, KeepMtime: ch.Mtime, KeepEpoch: ch.Epoch,
 		Guard: func(cur *ObjectMeta) error {
 			if s.reb.tombs.has(key) {
 				return errCopyRefused
 			}
-			if !newerCopy(ch.version, ch.mtime, cur) {
+			if !newerCopy(ch.stamp, cur) {
 				return errCopyKept
 			}
 			return nil

@@ -284,3 +284,36 @@ func TestRebalanceCoalescesAndSupersedes(t *testing.T) {
 	f.Store(withTargets(9, "t3"))
 	waitJobs("rebalance-8:superseded rebalance-9:running")
 }
+
+// TestCopyOrderByWriteEpoch: the order of copies is cluster-wide (write epoch, then version,
+// then mtime), not the per-target version counter. A returning owner's older copy with a
+// higher version must not win over the write acknowledged by a temporary owner at a later
+// epoch (chaos bug 2), and an older epoch's copy is kept out whatever its version.
+func TestCopyOrderByWriteEpoch(t *testing.T) {
+	tt := newTestTarget(t)
+	data := httptest.NewServer(tt.srv.DataHandler())
+	defer data.Close()
+	name := tt.ownedBy(t, "t1", "ret-")
+	steps := []struct {
+		what    string
+		data    string
+		epoch   string
+		version uint64
+		outcome string
+	}{
+		{"the returning owner's copy, epoch 3, version 7", "old owner v7", "3", 7, "stored"},
+		{"the temporary owner's write at epoch 4, version 1", "interim v1", "4", 1, "stored"},
+		{"an epoch-3 copy with a higher version is kept out", "old owner v9", "3", 9, "kept"},
+		{"the same epoch, a higher version wins", "interim v2", "4", 2, "stored"},
+	}
+	for _, s := range steps {
+		resp, body := do(t, copyRequest(t, data.URL, name, s.data, s.version, 100, headerWEpoch, s.epoch))
+		if resp.StatusCode != 200 || resp.Header.Get(headerOutcome) != s.outcome {
+			t.Fatalf("%s: %s outcome %q (%s), want %q", s.what, resp.Status, resp.Header.Get(headerOutcome), body, s.outcome)
+		}
+	}
+	got, m := mustRead(t, tt.srv.store, testBucket("bkt", 1, ""), name)
+	if got != "interim v2" || m.Version != 2 {
+		t.Fatalf("stored %q version %d, want the epoch-4 write \"interim v2\"", got, m.Version)
+	}
+}
