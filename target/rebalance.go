@@ -87,6 +87,14 @@ func (r *rebalancer) onNewEpoch(old, cur *api.View) {
 	p := balancer.PlacementID(cur.Snap)
 	r.limiter.SetRate(cur.Snap.Config.Rebalance.Bandwidth)
 	r.mu.Lock()
+	if old != nil && cur.Snap.Epoch > old.Snap.Epoch+1 && p == r.mu.placement {
+		// Epochs went by unseen (this target was paused, cut off from meta, or the watch
+		// skipped a burst): the placement may have changed and come back meanwhile, and other
+		// targets may have accepted writes and deletes of objects this one owns. Until every
+		// target reports its rebalance done again, look at the neighbours.
+		r.mu.placeEpoch = cur.Snap.Epoch
+		r.settledFor.Store(0)
+	}
 	if old == nil || p != r.mu.placement {
 		if r.mu.placement != 0 || old != nil {
 			r.log.Info("placement changed", "epoch", cur.Snap.Epoch, "active_targets", cur.Placement.Len())
@@ -105,6 +113,7 @@ func (r *rebalancer) onNewEpoch(old, cur *api.View) {
 // run is the rebalancer's loop, owned by Server.Run: it starts, supersedes and resumes jobs and
 // finishes a decommission.
 func (r *rebalancer) run(ctx context.Context) {
+	r.loadTombstones()
 	r.started.Store(true)
 	defer r.started.Store(false)
 	if m, ok := r.loadMarker(); ok && m.State == markerRunning && r.leftOnStop() {
@@ -264,8 +273,11 @@ func (r *rebalancer) runJob(ctx context.Context, j *jobs.Job, p uint64, prev *me
 		}
 	}()
 	node := &rebalanceNode{r: r, prev: prev}
-	err = balancer.Run(ctx, j, node, balancer.Config{Workers: r.cfg.Workers, Grace: r.cfg.Grace,
-		Log: r.log})
+	err = r.pushTombstones(ctx)
+	if err == nil {
+		err = balancer.Run(ctx, j, node, balancer.Config{Workers: r.cfg.Workers, Grace: r.cfg.Grace,
+			Log: r.log})
+	}
 	stopSaving()
 	<-saved
 	return r.endJob(ctx, j, &mk, err)

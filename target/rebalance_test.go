@@ -47,7 +47,7 @@ func TestReceiveCopy(t *testing.T) {
 	mine := tt.ownedBy(t, "t1", "mine-")
 	theirs := tt.ownedBy(t, "t2", "theirs-")
 	deleted := tt.ownedBy(t, "t1", "deleted-")
-	tt.srv.reb.tombs.add(meta.ObjectKey("ais/bkt", deleted), 3, time.Now())
+	tt.srv.reb.tombs.add(testBucket("bkt", 1, ""), deleted, stamp{Epoch: 5, Version: 3, Mtime: 1}, time.Now())
 
 	steps := []struct {
 		name    string
