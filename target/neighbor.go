@@ -313,6 +313,9 @@ func (r *rebalancer) dropRemote(ctx context.Context, n meta.Node, b *meta.Bucket
 // beforeObject does what an unsettled cluster asks of a data request before its handler runs
 // (the native and the S3 one alike). done says the answer was sent here.
 func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, name string) (done bool, err error) {
+	if err := s.checkFresh(); err != nil {
+		return false, err // rebalance_fresh.go: this target's view may be stale
+	}
 	r := c.Request()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:

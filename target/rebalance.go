@@ -40,6 +40,10 @@ type rebalancer struct {
 	settledFor atomic.Uint64
 	settleKick chan struct{}
 	lease      atomic.Pointer[jobs.Lease]
+	// contactAt (Unix ns) and contactEpoch: the last heartbeat meta answered
+	// (rebalance_fresh.go).
+	contactAt    atomic.Int64
+	contactEpoch atomic.Uint64
 
 	mu struct {
 		sync.Mutex
