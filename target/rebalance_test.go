@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -316,4 +317,89 @@ func TestCopyOrderByWriteEpoch(t *testing.T) {
 	if got != "interim v2" || m.Version != 2 {
 		t.Fatalf("stored %q version %d, want the epoch-4 write \"interim v2\"", got, m.Version)
 	}
+}
+
+// TestWalkDirObjects: S3 "directory" pairs ("a" and "a/b": the object "a" lives at a/\xff,
+// dirobj.go) are walked once each under their own names, and a walked copy opens, sends and
+// removes by its name; a receiver stores such pairs either way round.
+func TestWalkDirObjects(t *testing.T) {
+	tt := newTestTarget(t)
+	s := tt.srv.store
+	b := testBucket("bkt", 1, "")
+	names := []string{"a", "a/b", "x/y/z", "x/y", "x", "p/q"}
+	for _, n := range names {
+		mustPut(t, s, b, n, "data of "+n)
+	}
+	got := map[string]balancer.Item{}
+	if err := s.Walk(context.Background(), func(it balancer.Item) error {
+		if _, dup := got[it.Name]; dup {
+			t.Errorf("walked %q twice", it.Name)
+		}
+		got[it.Name] = it
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		it, ok := got[n]
+		if !ok {
+			t.Fatalf("walk missed %q (walked %v)", n, sortedNames(got))
+		}
+		o, err := s.OpenCopy(it.Mountpath, b, it.Name)
+		if err != nil {
+			t.Fatalf("open the walked copy of %q: %v", n, err)
+		}
+		if o.Meta.Name != n || o.Meta.Size != int64(len("data of "+n)) {
+			t.Fatalf("the walked copy of %q opens %q (%d bytes)", n, o.Meta.Name, o.Meta.Size)
+		}
+		_ = o.Close()
+	}
+	if len(got) != len(names) {
+		t.Fatalf("walked %v, want %v", sortedNames(got), names)
+	}
+	// Removing the escaped "x" leaves "x/y" and "x/y/z".
+	it := got["x"]
+	if err := s.RemoveCopy(it.Mountpath, b, "x", it.Version, it.Mtime, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := readObject(s, b, "x"); err == nil {
+		t.Fatal(`"x" still reads after its copy was removed`)
+	}
+	for _, n := range []string{"x/y", "x/y/z"} {
+		if data, _ := mustRead(t, s, b, n); data != "data of "+n {
+			t.Fatalf("%q reads %q after removing \"x\"", n, data)
+		}
+	}
+
+	// A receiver gets "d" while it holds "d/e", and "f/g" while it holds "f".
+	data := httptest.NewServer(tt.srv.DataHandler())
+	defer data.Close()
+	d := tt.ownedBy(t, "t1", "d")    // receives "d" while it holds "d/e"
+	fg := tt.ownedBy(t, "t1", "f/g") // receives "f/g<i>" while it holds "f"
+	f := "f"
+	mustPut(t, s, b, d+"/e", "child")
+	mustPut(t, s, b, f, "parent")
+	for _, c := range []struct{ name, data string }{{d, "dir object"}, {fg, "child of f"}} {
+		resp, body := do(t, copyRequest(t, data.URL, c.name, c.data, 3, 300, headerWEpoch, "5"))
+		if resp.StatusCode != 200 || resp.Header.Get(headerOutcome) != "stored" {
+			t.Fatalf("copy of %q: %s %q (%s)", c.name, resp.Status, resp.Header.Get(headerOutcome), body)
+		}
+		if got, _ := mustRead(t, s, b, c.name); got != c.data {
+			t.Fatalf("%q reads %q after the copy", c.name, got)
+		}
+	}
+	for n, want := range map[string]string{d + "/e": "child", f: "parent"} {
+		if got, _ := mustRead(t, s, b, n); got != want {
+			t.Fatalf("%q reads %q after its sibling's copy", n, got)
+		}
+	}
+}
+
+func sortedNames(m map[string]balancer.Item) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
 }
