@@ -127,6 +127,18 @@ func TestRebalanceOwnerReturns(t *testing.T) {
 	}
 	t.Logf("%d of %d objects on the down target %s: overwritten, %d of them deleted", len(theirs), n, gone, len(deleted))
 
+	// A listing cannot be complete while t0 is down: it fails (503) rather than leave out
+	// t0's objects (chaos bug 5).
+	resp, err := http.Get(c.GatewayURLs[0] + "/v1/buckets/" + rebBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get(api.HeaderErrorCode) != "Unavailable" {
+		t.Fatalf("listing with a target down: %s %s, want 503 Unavailable", resp.Status, lb)
+	}
+
 	since := time.Now()
 	if err := c.Targets[0].Start(); err != nil {
 		t.Fatal(err)
