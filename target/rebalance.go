@@ -100,6 +100,9 @@ func (r *rebalancer) onNewEpoch(old, cur *api.View) {
 		r.settledFor.Store(0)
 	}
 	if old == nil || p != r.mu.placement {
+		// Settled is for one continuous stretch of a placement: when a placement comes back
+		// (a target down, then active again), what was settled for it before is no more.
+		r.settledFor.Store(0)
 		if r.mu.placement != 0 || old != nil {
 			r.log.Info("placement changed", "epoch", cur.Snap.Epoch, "active_targets", cur.Placement.Len())
 		}

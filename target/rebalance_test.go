@@ -403,3 +403,44 @@ func sortedNames(m map[string]balancer.Item) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestPlacementComingBackIsUnsettled: a placement that was settled, changed (a target down) and
+// came back (the target active again) is not settled any more: the other targets accepted
+// writes meanwhile (chaos: a resumed owner answered 404 for an object written elsewhere while
+// it was paused). An epoch jump with the same placement unsettles too.
+func TestPlacementComingBackIsUnsettled(t *testing.T) {
+	tt := newTestTarget(t)
+	r := tt.srv.reb
+	r.started.Store(true)
+	defer r.started.Store(false)
+	f := tt.srv.Follower()
+	withT2 := func(epoch uint64, st meta.NodeState) *meta.Snapshot {
+		s := testSnapshot(epoch, testBucket("bkt", 1, ""))
+		n := s.Nodes["t2"]
+		n.State = st
+		s.Nodes["t2"] = n
+		return s
+	}
+	f.Store(withT2(6, meta.NodeActive))
+	p := balancer.PlacementID(f.Current().Snap)
+	r.settledFor.Store(p)
+	if r.unsettled(f.Current()) {
+		t.Fatal("unsettled right after settling")
+	}
+	f.Store(withT2(7, meta.NodeDown))
+	if !r.unsettled(f.Current()) {
+		t.Fatal("settled with a target down")
+	}
+	f.Store(withT2(8, meta.NodeActive))
+	if balancer.PlacementID(f.Current().Snap) != p {
+		t.Fatal("test setup: the placement did not come back")
+	}
+	if !r.unsettled(f.Current()) {
+		t.Fatal("settled for a placement that came back: the writes made meanwhile are not looked for")
+	}
+	r.settledFor.Store(p)
+	f.Store(withT2(11, meta.NodeActive)) // epochs 9 and 10 unseen
+	if !r.unsettled(f.Current()) {
+		t.Fatal("settled after unseen epochs")
+	}
+}
