@@ -66,6 +66,10 @@ var (
 	ErrLeaseNotFound       = newErr(KindNotExist, "lease does not exist")
 	ErrStaleToken          = newErr(KindPermission, "fencing token is older than one already seen")
 	ErrPrecondition        = newErr(KindPrecondition, "precondition failed")
+
+	// ErrStaleView: a target refused a data request, before doing anything, because it has
+	// not heard from meta recently enough to trust its cluster map (docs/rebalance.md).
+	ErrStaleView = newErr(KindTransient, "target has not heard from meta recently; its cluster map may be stale")
 )
 
 // KindOf returns the Kind of the first *Error in err's chain, or KindInternal.

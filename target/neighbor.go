@@ -231,11 +231,11 @@ func (r *rebalancer) ensureLocal(ctx context.Context, view *api.View, b *meta.Bu
 // object is not here, the highest version elsewhere (or deleted here), so that versions keep
 // counting up across owners (the write epoch orders the copies, rebalance_store.go).
 func (r *rebalancer) versionFloor(ctx context.Context, b *meta.Bucket, name string) uint64 {
+	floor := r.tombs.version(b, name) // versions go on counting after a delete
 	view := r.s.follower.Current()
 	if view == nil || !r.unsettled(view) {
-		return 0
+		return floor
 	}
-	floor := r.tombs.version(b, name)
 	if r.s.store.NewestMeta(b, name) != nil {
 		return floor
 	}

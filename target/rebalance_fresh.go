@@ -13,7 +13,7 @@ import (
 // know that and would go on serving and accepting writes as the owner at its old epoch: stale
 // reads, and writes that race the new owner's. So a target whose last heartbeat answered by
 // meta was sent more than staleBound ago, or that has not yet caught up to the epoch meta named
-// in that answer, refuses data requests with 503 Unavailable (retryable: clients and gateways
+// in that answer, refuses data requests with 503 StaleView (retryable: clients and gateways
 // retry, and by then either this target has caught up or meta has routed the object
 // elsewhere). The bound is below node_timeout: the target stops before meta can mark it down.
 // Gateways' signed URLs and clients' cached redirects do not widen this window: every data
@@ -35,7 +35,7 @@ func (s *Server) metaContacted(sent time.Time, epoch uint64) {
 	s.reb.contactEpoch.Store(epoch)
 }
 
-// checkFresh returns meta.ErrUnavailable when this target's view may be stale. A target that
+// checkFresh returns meta.ErrStaleView when this target's view may be stale. A target that
 // has not contacted meta yet (unit tests of the data path) is not checked.
 func (s *Server) checkFresh() error {
 	at := s.reb.contactAt.Load()
@@ -49,12 +49,12 @@ func (s *Server) checkFresh() error {
 	bound := staleBound(v.Snap.Config.NodeTimeout.D())
 	if age := s.clock.Now().Sub(time.Unix(0, at)); age > bound {
 		return fmt.Errorf("%w: target %s has not heard from meta for %s (bound %s): its cluster map may be stale; retry",
-			meta.ErrUnavailable, s.id, age.Round(time.Millisecond), bound)
+			meta.ErrStaleView, s.id, age.Round(time.Millisecond), bound)
 	}
 	if e := s.reb.contactEpoch.Load(); v.Snap.Epoch < e {
 		s.follower.Refresh()
 		return fmt.Errorf("%w: target %s is at epoch %d, behind epoch %d that meta named; retry",
-			meta.ErrUnavailable, s.id, v.Snap.Epoch, e)
+			meta.ErrStaleView, s.id, v.Snap.Epoch, e)
 	}
 	return nil
 }

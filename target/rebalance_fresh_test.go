@@ -22,9 +22,9 @@ func TestStaleTargetRefusesData(t *testing.T) {
 
 	tt.srv.metaContacted(now.Add(-nodeTimeout), 5)
 	resp, body := tt.get(t, name)
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get(api.HeaderErrorCode) != "Unavailable" ||
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get(api.HeaderErrorCode) != "StaleView" ||
 		!strings.Contains(body, "not heard from meta") {
-		t.Fatalf("GET on a stale target: %s %s %q, want 503 Unavailable", resp.Status, resp.Header.Get(api.HeaderErrorCode), body)
+		t.Fatalf("GET on a stale target: %s %s %q, want 503 StaleView", resp.Status, resp.Header.Get(api.HeaderErrorCode), body)
 	}
 	resp, _ = do(t, tt.request(t, http.MethodPut, http.MethodPut, "bkt", name, 5, strings.NewReader("x")))
 	if resp.StatusCode != http.StatusServiceUnavailable {

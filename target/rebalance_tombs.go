@@ -46,9 +46,17 @@ type tombstone struct {
 	At       time.Time `json:"at"`
 }
 
-// kills reports whether a copy with stamp s is dead under the tombstone: it does not order
-// after the delete.
-func (t tombstone) kills(s stamp) bool { return !s.after(t.Stamp) }
+// kills reports whether a copy with stamp s is dead under the tombstone: it was written at an
+// earlier epoch than the delete, or at the same epoch no later than the delete. Within one
+// epoch only the owner writes and deletes an object, so both times come from its clock; the
+// version does not help there: a write after a delete counts from what is stored, and the
+// delete left nothing (a new object at version 1 must not die under the tombstone of version 5).
+func (t tombstone) kills(s stamp) bool {
+	if s.Epoch != t.Stamp.Epoch {
+		return s.Epoch < t.Stamp.Epoch
+	}
+	return s.Mtime <= t.Stamp.Mtime
+}
 
 type tombstoneFile struct {
 	Version int         `json:"v"`
@@ -71,8 +79,8 @@ func (t *tombstones) add(b *meta.Bucket, name string, st stamp, now time.Time) {
 	key := meta.ObjectKey(b.Key(), name)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.m[key]; ok && old.BucketID == b.ID && !st.after(old.Stamp) {
-		return
+	if old, ok := t.m[key]; ok && old.BucketID == b.ID && (old.kills(st) || st == old.Stamp) {
+		return // the one recorded is as late
 	}
 	t.m[key] = tombstone{Bucket: b.Key(), BucketID: b.ID, Name: name, Stamp: st, At: now}
 	t.persistLocked()
