@@ -88,7 +88,7 @@ func (r *rebalancer) lookup(ctx context.Context, view *api.View, b *meta.Bucket,
 			switch {
 			case err != nil:
 				complete = false
-			case found && (best == nil || ci.stamp.after(best.stamp)):
+			case found && newerInfo(ci, best):
 				best = ci
 			}
 			return nil
@@ -216,7 +216,7 @@ func (r *rebalancer) ensureLocal(ctx context.Context, view *api.View, b *meta.Bu
 					key, meta.ErrUnavailable)
 			}
 			return nil
-		case local != nil && !best.after(local.stamp()):
+		case !best.supersedes(local):
 			return nil
 		case best.deleted:
 			r.tombs.add(b, name, best.stamp, r.s.clock.Now())

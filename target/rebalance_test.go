@@ -473,3 +473,30 @@ func TestTombstoneKills(t *testing.T) {
 		t.Fatalf("version after a delete of version 5: %d, want 6", m.Version)
 	}
 }
+
+// TestNeighbourTombstoneOrder: a neighbour's tombstone is weighed against a copy by epoch and
+// delete time, never by version (chaos: a target that kept the tombstone of version 20 made its
+// owner drop the object written again after the delete at version 1, once the owner had
+// forgotten the tombstone).
+func TestNeighbourTombstoneOrder(t *testing.T) {
+	tomb := &copyInfo{stamp: stamp{Epoch: 13, Version: 20, Mtime: 100}, deleted: true}
+	again := &ObjectMeta{Epoch: 13, Version: 1, Mtime: 200}
+	if tomb.supersedes(again) {
+		t.Fatal("an older tombstone with a higher version supersedes the object written again after it")
+	}
+	if !tomb.supersedes(&ObjectMeta{Epoch: 12, Version: 30, Mtime: 999}) {
+		t.Fatal("a tombstone of a later epoch does not supersede the copy")
+	}
+	cp := &copyInfo{stamp: again.stamp()}
+	if newerInfo(tomb, cp) || !newerInfo(cp, tomb) {
+		t.Fatal("the lookup prefers the older tombstone over the copy written after it")
+	}
+	tt := newTestTarget(t)
+	b := testBucket("bkt", 1, "")
+	mustPut(t, tt.srv.store, b, "again", "x")
+	_, m := mustRead(t, tt.srv.store, b, "again")
+	removed, err := tt.srv.store.removeDead(b, "again", stamp{Epoch: m.Epoch, Version: m.Version + 20, Mtime: m.Mtime - 1})
+	if err != nil || removed {
+		t.Fatalf("removeDead removed a copy written after the delete: %v %v", removed, err)
+	}
+}

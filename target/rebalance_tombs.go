@@ -58,6 +58,35 @@ func (t tombstone) kills(s stamp) bool {
 	return s.Mtime <= t.Stamp.Mtime
 }
 
+// newerInfo reports whether the neighbour's answer c is newer than b (nil: none): copies by
+// their stamps, a tombstone over a copy it kills, a copy over a tombstone that does not kill
+// it, tombstones by epoch and delete time.
+func newerInfo(c, b *copyInfo) bool {
+	switch {
+	case b == nil:
+		return true
+	case c.deleted && b.deleted:
+		return c.Epoch > b.Epoch || c.Epoch == b.Epoch && c.Mtime > b.Mtime
+	case c.deleted:
+		return tombstone{Stamp: c.stamp}.kills(b.stamp)
+	case b.deleted:
+		return !(tombstone{Stamp: b.stamp}).kills(c.stamp)
+	}
+	return c.after(b.stamp)
+}
+
+// supersedes reports whether the neighbour's answer c is newer than the local record (nil:
+// none).
+func (c *copyInfo) supersedes(local *ObjectMeta) bool {
+	if local == nil {
+		return true
+	}
+	if c.deleted {
+		return tombstone{Stamp: c.stamp}.kills(local.stamp())
+	}
+	return c.after(local.stamp())
+}
+
 type tombstoneFile struct {
 	Version int         `json:"v"`
 	Tombs   []tombstone `json:"tombs"`
@@ -218,7 +247,7 @@ func (s *Store) removeDead(b *meta.Bucket, name string, st stamp) (bool, error) 
 			return removed, err
 		}
 		cur := s.currentMeta(path, b, name)
-		if cur == nil || cur.stamp().after(st) {
+		if cur == nil || !(tombstone{Stamp: st}).kills(cur.stamp()) {
 			continue
 		}
 		if err := s.RemoveCopy(mp, b, name, cur.Version, cur.Mtime, b.Props.Write.Fsync); err != nil {
