@@ -201,10 +201,14 @@ func (r *rebalancer) ensureLocal(ctx context.Context, view *api.View, b *meta.Bu
 	if local != nil && local.Epoch >= r.placeEpoch() {
 		return nil
 	}
-	if ts, ok := r.tombs.get(b, name); ok && (local == nil || ts.kills(local.stamp())) {
-		_, err := r.s.store.removeDead(b, name, ts.Stamp)
-		return err
+	if ts, ok := r.tombs.get(b, name); ok && local != nil && ts.kills(local.stamp()) {
+		if _, err := r.s.store.removeDead(b, name, ts.Stamp); err != nil {
+			return err
+		}
 	}
+	// A tombstone here does not settle it: the object may have been written again elsewhere
+	// after the delete (by the owner of a later epoch, or after it at the same one), so the
+	// neighbours are asked in any case; a copy the tombstone kills is not fetched (fetch).
 	key := meta.ObjectKey(b.Key(), name)
 	return r.flight.do(key, func() error {
 		best, complete := r.lookup(ctx, view, b, name)

@@ -500,3 +500,26 @@ func TestNeighbourTombstoneOrder(t *testing.T) {
 		t.Fatalf("removeDead removed a copy written after the delete: %v %v", removed, err)
 	}
 }
+
+// TestTombstoneAloneIsNotAbsent: while a target that may hold the object is down, an owner
+// with only a tombstone answers 503, not 404: the object may have been written again after the
+// delete on the target that is down now (chaos: register-pause-target-long, reg/0031, read
+// absent from the new owner while the paused one held the write that followed the delete).
+func TestTombstoneAloneIsNotAbsent(t *testing.T) {
+	tt := newTestTarget(t)
+	r := tt.srv.reb
+	r.started.Store(true)
+	defer r.started.Store(false)
+	s := testSnapshot(6, testBucket("bkt", 1, ""))
+	n := s.Nodes["t2"]
+	n.State = meta.NodeDown
+	s.Nodes["t2"] = n
+	tt.srv.Follower().Store(s)
+	b := testBucket("bkt", 1, "")
+	name := "tomb-only"
+	r.tombs.add(b, name, stamp{Epoch: 5, Version: 3, Mtime: 1}, time.Now())
+	err := r.ensureLocal(context.Background(), tt.srv.Follower().Current(), b, name)
+	if meta.KindOf(err) != meta.KindTransient {
+		t.Fatalf("ensureLocal with only a tombstone and t2 down: %v, want Unavailable", err)
+	}
+}
