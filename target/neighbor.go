@@ -213,21 +213,24 @@ func (r *rebalancer) ensureLocal(ctx context.Context, view *api.View, b *meta.Bu
 	return r.flight.do(key, func() error {
 		best, complete := r.lookup(ctx, view, b, name)
 		local := r.s.store.NewestMeta(b, name)
-		switch {
-		case best == nil:
-			if local == nil && !complete {
-				return fmt.Errorf("target: %s: %w: a target that may hold it is down or did not answer",
-					key, meta.ErrUnavailable)
-			}
-			return nil
-		case !best.supersedes(local):
-			return nil
-		case best.deleted:
-			r.tombs.add(b, name, best.stamp, r.s.clock.Now())
-			_, err := r.s.store.removeDead(b, name, best.stamp)
-			return err
+		if best != nil && !best.deleted && best.supersedes(local) {
+			return r.fetch(ctx, view, b, name, best.node)
 		}
-		return r.fetch(ctx, view, b, name, best.node)
+		if best != nil && best.deleted && best.supersedes(local) {
+			r.tombs.add(b, name, best.stamp, r.s.clock.Now())
+			if _, err := r.s.store.removeDead(b, name, best.stamp); err != nil {
+				return err
+			}
+			local = r.s.store.NewestMeta(b, name)
+		}
+		// Nothing here (or only a tombstone, here or at a neighbour): absent only if every
+		// target that may hold the object answered; a target that is down may hold a write
+		// that followed the delete.
+		if local == nil && !complete {
+			return fmt.Errorf("target: %s: %w: a target that may hold it is down or did not answer",
+				key, meta.ErrUnavailable)
+		}
+		return nil
 	})
 }
 
