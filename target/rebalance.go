@@ -103,6 +103,11 @@ func (r *rebalancer) onNewEpoch(old, cur *api.View) {
 		// Settled is for one continuous stretch of a placement: when a placement comes back
 		// (a target down, then active again), what was settled for it before is no more.
 		r.settledFor.Store(0)
+		if old != nil {
+			// A placement that comes back (A, B, A within the delay, so that B's job never
+			// ran) is not done: objects written under B are not where A wants them.
+			r.mu.done = 0
+		}
 		if r.mu.placement != 0 || old != nil {
 			r.log.Info("placement changed", "epoch", cur.Snap.Epoch, "active_targets", cur.Placement.Len())
 		}
