@@ -73,6 +73,7 @@ var table = []row{
 	{meta.ErrStaleEpoch, "StaleEpoch", http.StatusMisdirectedRequest},
 	{meta.ErrUnavailable, "Unavailable", http.StatusServiceUnavailable},
 	{meta.ErrNoTargets, "NoTargets", http.StatusServiceUnavailable},
+	{meta.ErrStaleView, "StaleView", http.StatusServiceUnavailable},
 	{meta.ErrLeaseHeld, "LeaseHeld", http.StatusConflict},
 	{meta.ErrLeaseNotFound, "LeaseNotFound", http.StatusNotFound},
 	{meta.ErrStaleToken, "StaleToken", http.StatusConflict},

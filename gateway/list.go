@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/errgroup"
@@ -69,6 +70,9 @@ func (g *Gateway) listObjects(c echo.Context) error {
 	if len(targets) == 0 {
 		return fmt.Errorf("gateway: list %s: %w", name, meta.ErrNoTargets)
 	}
+	if err := listComplete(v.Snap, name); err != nil {
+		return err
+	}
 	reqID := c.Request().Header.Get(api.HeaderRequestID)
 	pages := make([]targetPage, len(targets))
 	eg, ectx := errgroup.WithContext(ctx)
@@ -97,6 +101,25 @@ func (g *Gateway) listObjects(c echo.Context) error {
 	}
 	setEpoch(c, v.Snap.Epoch)
 	return c.JSON(http.StatusOK, out)
+}
+
+// listComplete refuses a listing that could not be complete: while a target is down, the
+// objects it holds cannot be listed (a GET of them answers 503), and a listing that silently
+// left them out would show them as absent. So the listing fails with 503 Unavailable (the
+// client retries; the CLI reports it) until the target is back or removed
+// (docs/rebalance.md, "Listing").
+func listComplete(s *meta.Snapshot, bucket string) error {
+	var down []string
+	for _, n := range s.NodesByRole(meta.RoleTarget) {
+		if n.State == meta.NodeDown {
+			down = append(down, n.ID)
+		}
+	}
+	if len(down) == 0 {
+		return nil
+	}
+	return fmt.Errorf("gateway: list %s: %w: target %s is down at epoch %d; the listing would miss the objects it holds",
+		bucket, meta.ErrUnavailable, strings.Join(down, ", "), s.Epoch)
 }
 
 // listTarget asks one target's control endpoint for its objects of the bucket. A target that

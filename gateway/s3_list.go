@@ -23,6 +23,9 @@ func (g *Gateway) s3ListPage(ctx context.Context, v *api.View, b meta.Bucket, pr
 	if len(targets) == 0 {
 		return nil, false, fmt.Errorf("gateway: list %s: %w", b.Name, meta.ErrNoTargets)
 	}
+	if err := listComplete(v.Snap, b.Name); err != nil {
+		return nil, false, err
+	}
 	lr := listRequest{Prefix: prefix, Start: start, Limit: limit}
 	pages := make([]targetPage, len(targets))
 	eg, ectx := errgroup.WithContext(ctx)

@@ -69,6 +69,9 @@ var (
 	// ErrTooFewSlices: an object of an EC bucket is damaged or missing on its owner and
 	// fewer than D of its slices (and none of its replicas) are left to rebuild it.
 	ErrTooFewSlices = newErr(KindCorrupt, "too few EC slices or replicas left to rebuild the object")
+	// ErrStaleView: a target refused a data request, before doing anything, because it has
+	// not heard from meta recently enough to trust its cluster map (docs/rebalance.md).
+	ErrStaleView = newErr(KindTransient, "target has not heard from meta recently; its cluster map may be stale")
 )
 
 // KindOf returns the Kind of the first *Error in err's chain, or KindInternal.

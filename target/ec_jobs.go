@@ -360,7 +360,7 @@ func (s *Server) runECJob(ctx context.Context, j *jobs.Job, kind, bucket string,
 // rebuild it.
 func (s *Server) askOwner(ctx context.Context, view *api.View, b *meta.Bucket, name string, owner meta.Node,
 	rec *codec.SliceMeta, f *ecFence) error {
-	if ci, found, err := s.reb.headCopy(ctx, owner, b, name); err != nil || (found && ci.version >= rec.ObjVersion) {
+	if ci, found, err := s.reb.headCopy(ctx, owner, b, name); err != nil || (found && ci.Version >= rec.ObjVersion) {
 		return err
 	}
 	for _, n := range view.Placement.Order(meta.ObjectKey(b.Key(), name), -1)[1:] {

@@ -8,13 +8,13 @@ import (
 )
 
 func TestObjMetaECLayout(t *testing.T) {
-	base := ObjectMeta{Name: "a/b", BucketID: 3, Size: 10, Version: 2, Mtime: 5, ChecksumType: meta.ChecksumNone}
+	base := ObjectMeta{Name: "a/b", BucketID: 3, Size: 10, Version: 2, Mtime: 5, Epoch: 7, ChecksumType: meta.ChecksumNone}
 	raw, err := encodeObjMeta(&base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if raw[0] != objMetaV1 {
-		t.Fatalf("a record without EC layout is version %d, want 1", raw[0])
+	if raw[0] != objMetaV2 {
+		t.Fatalf("a record without EC layout is version %d, want 2", raw[0])
 	}
 	for _, info := range []ECInfo{{Data: 2, Parity: 1, Block: 128 << 10}, {Data: 4, Parity: 2, Block: 64, NoCopy: true},
 		{Data: 2, Parity: 1, Block: 1, Replicated: true, NoCopy: true}} {
@@ -24,14 +24,14 @@ func TestObjMetaECLayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if raw[0] != objMetaV2 {
-			t.Fatalf("record with EC layout is version %d, want 2", raw[0])
+		if raw[0] != objMetaV3 {
+			t.Fatalf("record with EC layout is version %d, want 3", raw[0])
 		}
 		got, err := decodeObjMeta(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.EC == nil || *got.EC != info || got.Size != 10 || got.Name != "a/b" {
+		if got.EC == nil || *got.EC != info || got.Size != 10 || got.Name != "a/b" || got.Epoch != 7 {
 			t.Fatalf("round trip: %+v, EC %+v; want %+v", got, got.EC, info)
 		}
 		if got.EC.Sliced() != info.NoCopy {

@@ -100,7 +100,11 @@ func (s *Server) receiveSlice(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.putStub(r.Context(), b, name, rec); err != nil {
+		var epoch uint64
+		if view := s.follower.Current(); view != nil {
+			epoch = view.Snap.Epoch
+		}
+		if err := s.putStub(r.Context(), b, name, rec, epoch); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusOK)

@@ -229,10 +229,16 @@ func (s *Server) restoreFromEC(ctx context.Context, b *meta.Bucket, name string,
 			meta.ErrTooFewSlices, len(group), group[0].rec.Data, openErr)
 	}
 	rec := objectMetaOf(group[0].rec)
+	// Slices carry the object's version, not its write epoch: keep the damaged record's epoch
+	// when it is of the same version, else stamp the rebuilt copy with the current epoch.
+	keepEpoch := view.Snap.Epoch
+	if want != nil && want.Version == rec.Version {
+		keepEpoch = want.Epoch
+	}
 	info := &ECInfo{Data: rec0(group).Data, Parity: rec0(group).Parity, Block: rec0(group).Block,
 		Replicated: rec0(group).Kind == codec.KindReplica, NoCopy: !b.Props.EC.FullCopy}
 	if info.NoCopy {
-		if err := s.putStub(ctx, b, name, group[0].rec); err != nil {
+		if err := s.putStub(ctx, b, name, group[0].rec, keepEpoch); err != nil {
 			return nil, err
 		}
 	} else {
@@ -243,7 +249,7 @@ func (s *Server) restoreFromEC(ctx context.Context, b *meta.Bucket, name string,
 			want = Checksum{}
 		}
 		_, err := s.store.Put(ctx, PutArgs{Bucket: b, Epoch: view.Snap.Epoch, Name: name, Body: pr, Size: rec.Size,
-			Want: want, Custom: rec.Custom, KeepVersion: rec.Version, KeepMtime: rec.Mtime,
+			Want: want, Custom: rec.Custom, KeepVersion: rec.Version, KeepMtime: rec.Mtime, KeepEpoch: keepEpoch,
 			Finish: func(m *ObjectMeta) error { m.EC = info; return nil }})
 		pr.CloseWithError(errors.New("done"))
 		if err != nil {
@@ -262,15 +268,11 @@ func (s *Server) restoreFromEC(ctx context.Context, b *meta.Bucket, name string,
 func rec0(g []slicePiece) *codec.SliceMeta { return g[0].rec }
 
 // putStub stores the owner's record of an object kept only as slices.
-func (s *Server) putStub(ctx context.Context, b *meta.Bucket, name string, sr *codec.SliceMeta) error {
+// keepEpoch is the write epoch its record gets.
+func (s *Server) putStub(ctx context.Context, b *meta.Bucket, name string, sr *codec.SliceMeta, keepEpoch uint64) error {
 	rec := objectMetaOf(sr)
-	view := s.follower.Current()
-	var epoch uint64
-	if view != nil {
-		epoch = view.Snap.Epoch
-	}
-	_, err := s.store.Put(ctx, PutArgs{Bucket: b, Epoch: epoch, Name: name, Body: http.NoBody, Size: -1, NoData: true,
-		Custom: rec.Custom, KeepVersion: rec.Version, KeepMtime: rec.Mtime,
+	_, err := s.store.Put(ctx, PutArgs{Bucket: b, Epoch: keepEpoch, Name: name, Body: http.NoBody, Size: -1, NoData: true,
+		Custom: rec.Custom, KeepVersion: rec.Version, KeepMtime: rec.Mtime, KeepEpoch: keepEpoch,
 		Finish: func(m *ObjectMeta) error {
 			m.Size, m.ChecksumType, m.Checksum = rec.Size, rec.ChecksumType, rec.Checksum
 			m.EC = &ECInfo{Data: sr.Data, Parity: sr.Parity, Block: sr.Block, NoCopy: true, Replicated: sr.Kind == codec.KindReplica}

@@ -141,7 +141,7 @@ func (w *lister) consider(path, rel string) {
 	// During a resilver an object may sit on two mountpaths for a moment (or on one that is not
 	// its HRW mountpath, which Open also reads): list it once, the newer copy.
 	if old, ok := w.seen[m.Name]; ok {
-		if newerCopy(m.Version, m.Mtime, old) {
+		if newerCopy(m.stamp(), old) {
 			*old = *m
 		}
 		return

@@ -194,7 +194,7 @@ func (s *Store) putCopy(ctx context.Context, mp string, b *meta.Bucket, epoch ui
 	mu := s.lock(b, m.Name)
 	mu.Lock()
 	err = func() error {
-		if cur := s.currentMeta(path, b, m.Name); cur != nil && newerCopy(cur.Version, cur.Mtime, m) {
+		if cur := s.currentMeta(path, b, m.Name); cur != nil && newerCopy(cur.stamp(), m) {
 			return errCopyKept
 		}
 		if mp != primary {
@@ -293,7 +293,7 @@ func (s *Store) ensureCopies(ctx context.Context, b *meta.Bucket, epoch uint64, 
 			s.log.Warn("damaged copy", "bucket", b.Key(), "object", name, "mountpath", mp, "err", err)
 		}
 		states = append(states, st)
-		if st.obj != nil && newerCopy(st.obj.Meta.Version, st.obj.Meta.Mtime, best) {
+		if st.obj != nil && newerCopy(st.obj.Meta.stamp(), best) {
 			best = st.obj.Meta
 		}
 	}
@@ -405,7 +405,7 @@ func (s *Store) ensureCopies(ctx context.Context, b *meta.Bucket, epoch uint64, 
 			mu.Lock()
 			cur := s.currentMeta(path, b, name)
 			var rerr error
-			if cur == nil || !newerCopy(cur.Version, cur.Mtime, best) {
+			if cur == nil || !newerCopy(cur.stamp(), best) {
 				rerr = s.fs.Remove(path)
 			}
 			mu.Unlock()

@@ -46,7 +46,7 @@ func (s *Store) openElsewhere(b *meta.Bucket, name, skip string) *Object {
 		if err != nil {
 			continue
 		}
-		if best != nil && !newerCopy(o.Meta.Version, o.Meta.Mtime, best.Meta) {
+		if best != nil && !newerCopy(o.Meta.stamp(), best.Meta) {
 			_ = o.Close()
 			continue
 		}

@@ -24,53 +24,6 @@ import (
 // removes the other copies too and leaves a tombstone, so that a copy still in flight does not
 // bring the object back.
 
-// tombstones remember objects deleted during a rebalance (by object key).
-type tombstones struct {
-	mu sync.Mutex
-	m  map[string]tombstone
-}
-
-type tombstone struct {
-	version uint64 // the highest version deleted
-	at      time.Time
-}
-
-func newTombstones() *tombstones { return &tombstones{m: map[string]tombstone{}} }
-
-func (t *tombstones) add(key string, version uint64, now time.Time) {
-	t.mu.Lock()
-	if old, ok := t.m[key]; ok {
-		version = max(version, old.version)
-	}
-	t.m[key] = tombstone{version: version, at: now}
-	t.mu.Unlock()
-}
-
-func (t *tombstones) has(key string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	_, ok := t.m[key]
-	return ok
-}
-
-func (t *tombstones) version(key string) uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[key].version
-}
-
-// prune forgets tombstones set before cutoff, or all of them (once the cluster is settled
-// nothing is in flight any more).
-func (t *tombstones) prune(cutoff time.Time, all bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for k, ts := range t.m {
-		if all || ts.at.Before(cutoff) {
-			delete(t.m, k)
-		}
-	}
-}
-
 // flights lets concurrent requests for one missing object wait for a single fetch.
 type flights struct {
 	mu sync.Mutex
@@ -110,15 +63,15 @@ func (r *rebalancer) unsettled(view *api.View) bool {
 	return r.settledFor.Load() != balancer.PlacementID(view.Snap) || len(balancer.Down(view.Snap)) > 0
 }
 
-// copyInfo is one neighbour's copy of an object.
+// copyInfo is one neighbour's copy of an object, or its tombstone (deleted).
 type copyInfo struct {
-	node    meta.Node
-	version uint64
-	mtime   int64
+	node meta.Node
+	stamp
+	deleted bool
 }
 
 // lookup asks every other target that may hold objects for its copy of an object (in
-// parallel) and returns the newest. complete is false when some target could not answer (or
+// parallel) and returns the newest copy or tombstone (stamp order). complete is false when some target could not answer (or
 // is down): a copy may exist that was not seen.
 func (r *rebalancer) lookup(ctx context.Context, view *api.View, b *meta.Bucket, name string) (best *copyInfo, complete bool) {
 	var mu sync.Mutex
@@ -135,7 +88,7 @@ func (r *rebalancer) lookup(ctx context.Context, view *api.View, b *meta.Bucket,
 			switch {
 			case err != nil:
 				complete = false
-			case found && (best == nil || ci.version > best.version || ci.version == best.version && ci.mtime > best.mtime):
+			case found && newerInfo(ci, best):
 				best = ci
 			}
 			return nil
@@ -167,9 +120,13 @@ func (r *rebalancer) headCopy(ctx context.Context, n meta.Node, b *meta.Bucket, 
 		if err != nil {
 			return nil, false, err
 		}
-		return &copyInfo{node: n, version: ch.version, mtime: ch.mtime}, true, nil
+		return &copyInfo{node: n, stamp: ch.stamp}, true, nil
 	case http.StatusNotFound:
-		return nil, false, nil
+		st, ok, err := readTombHeaders(resp.Header)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		return &copyInfo{node: n, stamp: st, deleted: true}, true, nil
 	}
 	return nil, false, fmt.Errorf("target: HEAD copy on %s: %s", n.ID, resp.Status)
 }
@@ -194,13 +151,16 @@ func (r *rebalancer) fetch(ctx context.Context, view *api.View, b *meta.Bucket, 
 		return err
 	}
 	key := meta.ObjectKey(b.Key(), name)
+	if r.tombs.kills(b, name, ch.stamp) {
+		return nil
+	}
 	_, err = r.s.store.Put(ctx, PutArgs{Bucket: b, Epoch: view.Snap.Epoch, Name: name, Body: resp.Body,
-		Size: resp.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.version, KeepMtime: ch.mtime,
+		Size: resp.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.Version, KeepMtime: ch.Mtime, KeepEpoch: ch.Epoch,
 		Guard: func(cur *ObjectMeta) error {
-			if r.tombs.has(key) {
+			if r.tombs.kills(b, name, ch.stamp) {
 				return errCopyRefused
 			}
-			if !newerCopy(ch.version, ch.mtime, cur) {
+			if !newerCopy(ch.stamp, cur) {
 				return errCopyKept
 			}
 			return nil
@@ -209,7 +169,7 @@ func (r *rebalancer) fetch(ctx context.Context, view *api.View, b *meta.Bucket, 
 		return nil
 	}
 	if err == nil {
-		r.log.Debug("fetched an object from its previous holder", "object", key, "from", from.ID, "version", ch.version)
+		r.log.Debug("fetched an object from its previous holder", "object", key, "from", from.ID, "version", ch.Version, "epoch", ch.Epoch)
 		if j := r.lastJob(); j != nil {
 			j.AddReceived(1, resp.ContentLength) // it moved here, by a GET rather than by the job
 		}
@@ -217,60 +177,92 @@ func (r *rebalancer) fetch(ctx context.Context, view *api.View, b *meta.Bucket, 
 	return err
 }
 
-// ensureLocal makes sure an object this target owns but lacks is fetched from a neighbour when
-// the cluster is unsettled. An object nobody has is left to the handler's 404; one that may sit
-// on a target that did not answer is meta.ErrUnavailable (the client retries).
+// placeEpoch is the epoch from which the current placement holds as far as this target knows
+// (it saw every epoch since, with the same placement).
+func (r *rebalancer) placeEpoch() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mu.placeEpoch
+}
+
+// ensureLocal makes sure that, while the cluster is unsettled, this owner serves the newest
+// copy of an object: one it lacks, or one newer than its own (a write accepted by another
+// target while this one was down or cut off), is fetched from the neighbour that holds it; a
+// neighbour's tombstone newer than the local copy deletes the local copy. A local copy written
+// since the current placement began needs no lookup: only this target wrote the object since.
+// An object nobody has is left to the handler's 404; one that may sit on a target that did not
+// answer, while there is no local copy, is meta.ErrUnavailable (the client retries). With a
+// local copy and a target that did not answer, the local copy is served.
 func (r *rebalancer) ensureLocal(ctx context.Context, view *api.View, b *meta.Bucket, name string) error {
-	if !r.unsettled(view) || r.s.store.NewestMeta(b, name) != nil {
+	if !r.unsettled(view) {
 		return nil
 	}
+	local := r.s.store.NewestMeta(b, name)
+	if local != nil && local.Epoch >= r.placeEpoch() {
+		return nil
+	}
+	if ts, ok := r.tombs.get(b, name); ok && local != nil && ts.kills(local.stamp()) {
+		if _, err := r.s.store.removeDead(b, name, ts.Stamp); err != nil {
+			return err
+		}
+	}
+	// A tombstone here does not settle it: the object may have been written again elsewhere
+	// after the delete (by the owner of a later epoch, or after it at the same one), so the
+	// neighbours are asked in any case; a copy the tombstone kills is not fetched (fetch).
 	key := meta.ObjectKey(b.Key(), name)
-	if r.tombs.has(key) {
-		return nil
-	}
 	return r.flight.do(key, func() error {
-		if r.s.store.NewestMeta(b, name) != nil {
-			return nil
-		}
 		best, complete := r.lookup(ctx, view, b, name)
-		if best == nil {
-			if !complete {
-				return fmt.Errorf("target: %s: %w: a target that may hold it is down or did not answer",
-					key, meta.ErrUnavailable)
-			}
-			return nil
+		local := r.s.store.NewestMeta(b, name)
+		if best != nil && !best.deleted && best.supersedes(local) {
+			return r.fetch(ctx, view, b, name, best.node)
 		}
-		return r.fetch(ctx, view, b, name, best.node)
+		if best != nil && best.deleted && best.supersedes(local) {
+			r.tombs.add(b, name, best.stamp, r.s.clock.Now())
+			if _, err := r.s.store.removeDead(b, name, best.stamp); err != nil {
+				return err
+			}
+			local = r.s.store.NewestMeta(b, name)
+		}
+		// Nothing here (or only a tombstone, here or at a neighbour): absent only if every
+		// target that may hold the object answered; a target that is down may hold a write
+		// that followed the delete.
+		if local == nil && !complete {
+			return fmt.Errorf("target: %s: %w: a target that may hold it is down or did not answer",
+				key, meta.ErrUnavailable)
+		}
+		return nil
 	})
 }
 
 // versionFloor is the store's hook for a new write: while the cluster is unsettled and the
-// object is not here, the highest version elsewhere (or deleted here), so that the new
-// version is above every older copy still on its way.
+// object is not here, the highest version elsewhere (or deleted here), so that versions keep
+// counting up across owners (the write epoch orders the copies, rebalance_store.go).
 func (r *rebalancer) versionFloor(ctx context.Context, b *meta.Bucket, name string) uint64 {
+	floor := r.tombs.version(b, name) // versions go on counting after a delete
 	view := r.s.follower.Current()
 	if view == nil || !r.unsettled(view) {
-		return 0
+		return floor
 	}
-	floor := r.tombs.version(meta.ObjectKey(b.Key(), name))
 	if r.s.store.NewestMeta(b, name) != nil {
 		return floor
 	}
 	if best, _ := r.lookup(ctx, view, b, name); best != nil {
-		floor = max(floor, best.version)
+		floor = max(floor, best.Version)
 	}
 	return floor
 }
 
 // deleteEverywhere runs before a DELETE while the cluster is unsettled: it leaves a tombstone
-// and removes the copies other targets hold. found says whether one of them had one.
+// (stamped with this epoch and the highest version deleted) and removes the copies other
+// targets hold, which record the tombstone too. found says whether one of them had one.
 func (r *rebalancer) deleteEverywhere(ctx context.Context, view *api.View, b *meta.Bucket, name string) (found, complete bool, err error) {
 	key := meta.ObjectKey(b.Key(), name)
-	var local uint64
+	st := stamp{Epoch: view.Snap.Epoch, Version: r.tombs.version(b, name), Mtime: r.s.clock.Now().UnixNano()}
 	if m := r.s.store.NewestMeta(b, name); m != nil {
-		local = m.Version
+		st.Version = max(st.Version, m.Version)
+		st.Epoch = max(st.Epoch, m.Epoch)
 	}
-	r.tombs.add(key, local, r.s.clock.Now())
+	r.tombs.add(b, name, st, r.s.clock.Now())
 	complete = len(balancer.Down(view.Snap)) == 0
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -279,7 +271,7 @@ func (r *rebalancer) deleteEverywhere(ctx context.Context, view *api.View, b *me
 			continue
 		}
 		g.Go(func() error {
-			v, had, err := r.dropRemote(gctx, n, b, name)
+			v, had, err := r.dropRemote(gctx, n, b, name, st)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -289,7 +281,9 @@ func (r *rebalancer) deleteEverywhere(ctx context.Context, view *api.View, b *me
 			}
 			if had {
 				found = true
-				r.tombs.add(key, v, r.s.clock.Now())
+				if v > st.Version {
+					r.tombs.add(b, name, stamp{Epoch: st.Epoch, Version: v, Mtime: st.Mtime}, r.s.clock.Now())
+				}
 			}
 			return nil
 		})
@@ -298,13 +292,16 @@ func (r *rebalancer) deleteEverywhere(ctx context.Context, view *api.View, b *me
 	return found, complete, nil
 }
 
-func (r *rebalancer) dropRemote(ctx context.Context, n meta.Node, b *meta.Bucket, name string) (uint64, bool, error) {
+// dropRemote asks target n to record the tombstone st of an object and to remove the copies it
+// kills; had says n removed one (of version v).
+func (r *rebalancer) dropRemote(ctx context.Context, n meta.Node, b *meta.Bucket, name string, st stamp) (uint64, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, r.copyURL(n, b, name), nil)
 	if err != nil {
 		return 0, false, err
 	}
+	setTombHeaders(req.Header, st)
 	resp, err := r.peer.Do(req)
 	if err != nil {
 		return 0, false, err
@@ -323,6 +320,9 @@ func (r *rebalancer) dropRemote(ctx context.Context, n meta.Node, b *meta.Bucket
 // beforeObject does what an unsettled cluster asks of a data request before its handler runs
 // (the native and the S3 one alike). done says the answer was sent here.
 func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, name string) (done bool, err error) {
+	if err := s.checkFresh(); err != nil {
+		return false, err // rebalance_fresh.go: this target's view may be stale
+	}
 	r := c.Request()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:

@@ -20,12 +20,15 @@ const xattrMeta = "user.ais.meta"
 //
 //	1 (2025-06): bucket ID, size, version, mtime, checksum type and value, full name, custom
 //	  metadata; CRC-32C of the whole record at the end.
-//	2 (2026-11): version 1 plus, after the custom metadata, the EC layout (ECInfo: data,
+//	2 (2026-11): version 1 with the write epoch (8 bytes) after the mtime; it orders copies
+//	  of an object across targets (docs/rebalance.md). Version 1 records read as epoch 0.
+//	3 (2026-11): version 2 plus, after the custom metadata, the EC layout (ECInfo: data,
 //	  parity, block as uvarints, then a flags byte, bit 0 = sliced). Written only for
-//	  objects of EC buckets; others keep writing version 1.
+//	  objects of EC buckets; others write version 2.
 const (
 	objMetaV1 = 1
 	objMetaV2 = 2
+	objMetaV3 = 3
 )
 
 // maxObjMetaLen bounds a record so that it fits in one xattr on common file systems (ext4
@@ -41,6 +44,7 @@ type ObjectMeta struct {
 	Size         int64
 	Version      uint64 // counts up from 1 per object
 	Mtime        int64  // Unix nanoseconds of the write
+	Epoch        uint64 // the cluster epoch at which the write was accepted (0: unknown, v1 record)
 	ChecksumType string // meta.Checksum*; "none" means Checksum is empty
 	Checksum     []byte
 	Custom       map[string]string
@@ -58,18 +62,19 @@ func (m *ObjectMeta) ETag() string {
 	return `"` + m.ChecksumHex() + `"`
 }
 
-// encodeObjMeta serializes m as a version 1 record.
+// encodeObjMeta serializes m as a version 3 record if it has an EC layout, else version 2.
 func encodeObjMeta(m *ObjectMeta) ([]byte, error) {
-	b := make([]byte, 0, 64+len(m.Name)+len(m.Checksum)+len(m.ChecksumType))
+	b := make([]byte, 0, 72+len(m.Name)+len(m.Checksum)+len(m.ChecksumType))
 	if m.EC != nil {
-		b = append(b, objMetaV2)
+		b = append(b, objMetaV3)
 	} else {
-		b = append(b, objMetaV1)
+		b = append(b, objMetaV2)
 	}
 	b = binary.BigEndian.AppendUint64(b, m.BucketID)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Size))
 	b = binary.BigEndian.AppendUint64(b, m.Version)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Mtime))
+	b = binary.BigEndian.AppendUint64(b, m.Epoch)
 	b = appendBytes(b, []byte(m.ChecksumType))
 	b = appendBytes(b, m.Checksum)
 	b = appendBytes(b, []byte(m.Name))
@@ -116,7 +121,7 @@ func decodeObjMeta(b []byte) (*ObjectMeta, error) {
 	if crc32.Checksum(body, crcTable) != sum {
 		return nil, corrupt("checksum mismatch")
 	}
-	if body[0] != objMetaV1 && body[0] != objMetaV2 {
+	if body[0] != objMetaV1 && body[0] != objMetaV2 && body[0] != objMetaV3 {
 		return nil, corrupt(fmt.Sprintf("unknown version %d", body[0]))
 	}
 	m := &ObjectMeta{
@@ -126,6 +131,12 @@ func decodeObjMeta(b []byte) (*ObjectMeta, error) {
 		Mtime:    int64(binary.BigEndian.Uint64(body[25:])),
 	}
 	r := body[33:]
+	if body[0] >= objMetaV2 {
+		if len(r) < 8 {
+			return nil, corrupt("truncated epoch")
+		}
+		m.Epoch, r = binary.BigEndian.Uint64(r), r[8:]
+	}
 	next := func() ([]byte, bool) {
 		n, k := binary.Uvarint(r)
 		if k <= 0 || n > uint64(len(r)-k) {
@@ -161,7 +172,7 @@ func decodeObjMeta(b []byte) (*ObjectMeta, error) {
 		}
 		m.Custom[string(key)] = string(v)
 	}
-	if body[0] == objMetaV2 {
+	if body[0] == objMetaV3 {
 		if m.EC, r = parseECInfo(r); m.EC == nil {
 			return nil, corrupt("bad EC layout")
 		}

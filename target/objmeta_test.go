@@ -1,7 +1,9 @@
 package target
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"strings"
 	"testing"
 
@@ -13,7 +15,7 @@ import (
 func TestObjMetaRoundTrip(t *testing.T) {
 	tests := []ObjectMeta{
 		{Name: "a", BucketID: 1, Size: 0, Version: 1, Mtime: 1, ChecksumType: meta.ChecksumNone},
-		{Name: "dir/x.tar", BucketID: 1<<63 + 5, Size: 1 << 40, Version: 99, Mtime: 1750000000123456789,
+		{Name: "dir/x.tar", BucketID: 1<<63 + 5, Size: 1 << 40, Version: 99, Mtime: 1750000000123456789, Epoch: 42,
 			ChecksumType: meta.ChecksumHighway, Checksum: make([]byte, 32)},
 		{Name: strings.Repeat("n", 1024), BucketID: 7, Size: 5, Version: 2, Mtime: 3,
 			ChecksumType: meta.ChecksumMD5, Checksum: []byte("0123456789abcdef"),
@@ -25,8 +27,8 @@ func TestObjMetaRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if raw[0] != objMetaV1 {
-				t.Fatalf("first byte %d, want version %d", raw[0], objMetaV1)
+			if raw[0] != objMetaV2 {
+				t.Fatalf("first byte %d, want version %d", raw[0], objMetaV2)
 			}
 			got, err := decodeObjMeta(raw)
 			if err != nil {
@@ -36,6 +38,26 @@ func TestObjMetaRoundTrip(t *testing.T) {
 				t.Fatalf("round trip (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestObjMetaV1StillReads: a record written before the write epoch existed reads as epoch 0.
+func TestObjMetaV1StillReads(t *testing.T) {
+	m := ObjectMeta{Name: "old", BucketID: 2, Size: 3, Version: 4, Mtime: 5, Epoch: 6, ChecksumType: meta.ChecksumNone}
+	raw, err := encodeObjMeta(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := append([]byte{objMetaV1}, raw[1:33]...)
+	v1 = append(v1, raw[41:len(raw)-4]...)
+	v1 = binary.BigEndian.AppendUint32(v1, crc32.Checksum(v1, crcTable))
+	got, err := decodeObjMeta(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Epoch = 0
+	if diff := cmp.Diff(&m, got); diff != "" {
+		t.Fatalf("v1 record (-want +got):\n%s", diff)
 	}
 }
 

@@ -40,6 +40,10 @@ type rebalancer struct {
 	settledFor atomic.Uint64
 	settleKick chan struct{}
 	lease      atomic.Pointer[jobs.Lease]
+	// contactAt (Unix ns) and contactEpoch: the last heartbeat meta answered
+	// (rebalance_fresh.go).
+	contactAt    atomic.Int64
+	contactEpoch atomic.Uint64
 
 	mu struct {
 		sync.Mutex
@@ -87,7 +91,23 @@ func (r *rebalancer) onNewEpoch(old, cur *api.View) {
 	p := balancer.PlacementID(cur.Snap)
 	r.limiter.SetRate(cur.Snap.Config.Rebalance.Bandwidth)
 	r.mu.Lock()
+	if old != nil && cur.Snap.Epoch > old.Snap.Epoch+1 && p == r.mu.placement {
+		// Epochs went by unseen (this target was paused, cut off from meta, or the watch
+		// skipped a burst): the placement may have changed and come back meanwhile, and other
+		// targets may have accepted writes and deletes of objects this one owns. Until every
+		// target reports its rebalance done again, look at the neighbours.
+		r.mu.placeEpoch = cur.Snap.Epoch
+		r.settledFor.Store(0)
+	}
 	if old == nil || p != r.mu.placement {
+		// Settled is for one continuous stretch of a placement: when a placement comes back
+		// (a target down, then active again), what was settled for it before is no more.
+		r.settledFor.Store(0)
+		if old != nil {
+			// A placement that comes back (A, B, A within the delay, so that B's job never
+			// ran) is not done: objects written under B are not where A wants them.
+			r.mu.done = 0
+		}
 		if r.mu.placement != 0 || old != nil {
 			r.log.Info("placement changed", "epoch", cur.Snap.Epoch, "active_targets", cur.Placement.Len())
 		}
@@ -105,6 +125,7 @@ func (r *rebalancer) onNewEpoch(old, cur *api.View) {
 // run is the rebalancer's loop, owned by Server.Run: it starts, supersedes and resumes jobs and
 // finishes a decommission.
 func (r *rebalancer) run(ctx context.Context) {
+	r.loadTombstones()
 	r.started.Store(true)
 	defer r.started.Store(false)
 	if m, ok := r.loadMarker(); ok && m.State == markerRunning && r.leftOnStop() {
@@ -264,8 +285,11 @@ func (r *rebalancer) runJob(ctx context.Context, j *jobs.Job, p uint64, prev *me
 		}
 	}()
 	node := &rebalanceNode{r: r, prev: prev}
-	err = balancer.Run(ctx, j, node, balancer.Config{Workers: r.cfg.Workers, Grace: r.cfg.Grace,
-		Log: r.log})
+	err = r.pushTombstones(ctx)
+	if err == nil {
+		err = balancer.Run(ctx, j, node, balancer.Config{Workers: r.cfg.Workers, Grace: r.cfg.Grace,
+			Log: r.log})
+	}
 	stopSaving()
 	<-saved
 	return r.endJob(ctx, j, &mk, err)

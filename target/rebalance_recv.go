@@ -87,19 +87,19 @@ func (s *Server) receiveCopy(c echo.Context) error {
 	if owner.ID != s.id {
 		return fmt.Errorf("%w: at epoch %d %s belongs to %s, not %s", meta.ErrStaleEpoch, view.Snap.Epoch, key, owner.ID, s.id)
 	}
-	if s.reb.tombs.has(key) {
+	if s.reb.tombs.kills(&b, name, ch.stamp) {
 		return answer("refused")
 	}
-	if !newerCopy(ch.version, ch.mtime, s.store.NewestMeta(&b, name)) {
+	if !newerCopy(ch.stamp, s.store.NewestMeta(&b, name)) {
 		return answer("kept")
 	}
 	_, err = s.store.Put(r.Context(), PutArgs{Bucket: &b, Epoch: view.Snap.Epoch, Name: name, Body: r.Body,
-		Size: r.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.version, KeepMtime: ch.mtime,
+		Size: r.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.Version, KeepMtime: ch.Mtime, KeepEpoch: ch.Epoch,
 		Guard: func(cur *ObjectMeta) error {
-			if s.reb.tombs.has(key) {
+			if s.reb.tombs.kills(&b, name, ch.stamp) {
 				return errCopyRefused
 			}
-			if !newerCopy(ch.version, ch.mtime, cur) {
+			if !newerCopy(ch.stamp, cur) {
 				return errCopyKept
 			}
 			return nil
@@ -156,6 +156,9 @@ func (s *Server) serveCopy(c echo.Context) error {
 	}
 	o, err := s.store.OpenNewest(b, name)
 	if err != nil {
+		if ts, ok := s.reb.tombs.get(b, name); ok && meta.KindOf(err) == meta.KindNotExist {
+			setTombHeaders(c.Response().Header(), ts.Stamp) // deleted here: the lookup must know
+		}
 		return err
 	}
 	defer o.Close()
@@ -178,8 +181,10 @@ func (s *Server) serveCopy(c echo.Context) error {
 }
 
 // dropCopy answers DELETE /v1/internal/copies/{bucket}/{object...}: the owner deleted the
-// object during a rebalance, and this target's copies (on any mountpath) go too. 404 if there
-// were none; otherwise the answer's Ais-Version is the version removed.
+// object during a rebalance, and this target's copies (on any mountpath) go too. With a
+// tombstone in the headers (rebalance_tombs.go) this target records it and removes only the
+// copies it kills. 404 if none was removed; otherwise the answer's Ais-Version is the
+// version removed.
 func (s *Server) dropCopy(c echo.Context) error {
 	r := c.Request()
 	bucket, name, err := internalName(r.URL.Path, copiesPrefix)
@@ -190,8 +195,18 @@ func (s *Server) dropCopy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	st, tomb, err := readTombHeaders(r.Header)
+	if err != nil {
+		return err
+	}
 	m := s.store.NewestMeta(b, name)
-	found, err := s.store.RemoveAllCopies(b, name, b.Props.Write.Fsync)
+	var found bool
+	if tomb {
+		s.reb.tombs.add(b, name, st, s.clock.Now())
+		found, err = s.store.removeDead(b, name, st)
+	} else {
+		found, err = s.store.RemoveAllCopies(b, name, b.Props.Write.Fsync)
+	}
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 // the sender's epoch in api.HeaderEpoch.
 const (
 	headerMtime    = "Ais-Mtime"             // Unix nanoseconds of the copy's write
+	headerWEpoch   = "Ais-Write-Epoch"       // the epoch at which the copy's write was accepted
 	headerBucketID = "Ais-Bucket-Id"         // the bucket incarnation the copy belongs to
 	headerCustom   = "Ais-Custom"            // custom metadata: base64url(JSON object)
 	headerJob      = "Ais-Job-Id"            // the rebalance job that sends the copy
@@ -76,6 +77,7 @@ func decodeCustom(s string) (map[string]string, error) {
 func setCopyHeaders(h http.Header, m *ObjectMeta) {
 	h.Set(api.HeaderVersion, strconv.FormatUint(m.Version, 10))
 	h.Set(headerMtime, strconv.FormatInt(m.Mtime, 10))
+	h.Set(headerWEpoch, strconv.FormatUint(m.Epoch, 10))
 	h.Set(headerBucketID, strconv.FormatUint(m.BucketID, 10))
 	h.Set(api.HeaderChecksumType, m.ChecksumType)
 	if len(m.Checksum) > 0 {
@@ -88,8 +90,7 @@ func setCopyHeaders(h http.Header, m *ObjectMeta) {
 
 // copyHeaders reads what setCopyHeaders wrote.
 type copyHeaders struct {
-	version  uint64
-	mtime    int64
+	stamp
 	bucketID uint64
 	want     Checksum
 	custom   map[string]string
@@ -98,10 +99,16 @@ type copyHeaders struct {
 func readCopyHeaders(h http.Header) (copyHeaders, error) {
 	var ch copyHeaders
 	var err1, err2, err3 error
-	ch.version, err1 = strconv.ParseUint(h.Get(api.HeaderVersion), 10, 64)
-	ch.mtime, err2 = strconv.ParseInt(h.Get(headerMtime), 10, 64)
+	ch.Version, err1 = strconv.ParseUint(h.Get(api.HeaderVersion), 10, 64)
+	ch.Mtime, err2 = strconv.ParseInt(h.Get(headerMtime), 10, 64)
 	ch.bucketID, err3 = strconv.ParseUint(h.Get(headerBucketID), 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || ch.version == 0 {
+	if e := h.Get(headerWEpoch); e != "" { // absent: a sender of before the write epoch
+		var err error
+		if ch.Epoch, err = strconv.ParseUint(e, 10, 64); err != nil {
+			return ch, fmt.Errorf("%w: %s: %v", meta.ErrInvalidRequest, headerWEpoch, err)
+		}
+	}
+	if err1 != nil || err2 != nil || err3 != nil || ch.Version == 0 {
 		return ch, fmt.Errorf("%w: a copy needs %s, %s and %s", meta.ErrInvalidRequest, api.HeaderVersion, headerMtime, headerBucketID)
 	}
 	if typ := h.Get(api.HeaderChecksumType); typ != "" && typ != meta.ChecksumNone && h.Get(api.HeaderChecksumValue) != "" {

@@ -22,16 +22,36 @@ func (a *PutArgs) nextVersion(cur uint64) uint64 {
 	return max(cur, a.BaseVersion) + 1
 }
 
-// newerCopy reports whether a copy with version v and mtime m is newer than the record cur
-// (nil: nothing stored): versions decide, then mtimes.
-func newerCopy(v uint64, m int64, cur *ObjectMeta) bool {
-	if cur == nil {
-		return true
+// stamp orders the copies of one object across the cluster (docs/rebalance.md, "Which copy
+// wins"): the epoch at which the write was accepted, then the version, then the mtime. Only
+// the owner of an epoch accepts writes of an object, ownership moves only with the epoch, and
+// a target that lost touch with meta stops accepting writes before meta can give its objects
+// to another owner (staleness.go); so a later acknowledged write always has a higher epoch or,
+// at the same owner and epoch, a higher version. Version counters alone are per target: a
+// temporary owner counts from 1 while the real one is down.
+type stamp struct {
+	Epoch   uint64
+	Version uint64
+	Mtime   int64
+}
+
+func (m *ObjectMeta) stamp() stamp { return stamp{Epoch: m.Epoch, Version: m.Version, Mtime: m.Mtime} }
+
+// after reports whether s orders after o.
+func (s stamp) after(o stamp) bool {
+	if s.Epoch != o.Epoch {
+		return s.Epoch > o.Epoch
 	}
-	if v != cur.Version {
-		return v > cur.Version
+	if s.Version != o.Version {
+		return s.Version > o.Version
 	}
-	return m > cur.Mtime
+	return s.Mtime > o.Mtime
+}
+
+// newerCopy reports whether a copy with stamp s is newer than the record cur (nil: nothing
+// stored).
+func newerCopy(s stamp, cur *ObjectMeta) bool {
+	return cur == nil || s.after(cur.stamp())
 }
 
 // Walk calls fn for every object copy on the store's mountpaths (also those being drained by a
@@ -159,7 +179,7 @@ func (s *Store) OpenNewest(b *meta.Bucket, name string) (*Object, error) {
 		if err != nil {
 			continue
 		}
-		if best == nil || newerCopy(o.Meta.Version, o.Meta.Mtime, best.Meta) {
+		if best == nil || newerCopy(o.Meta.stamp(), best.Meta) {
 			if best != nil {
 				_ = best.Close()
 			}
@@ -182,7 +202,7 @@ func (s *Store) NewestMeta(b *meta.Bucket, name string) *ObjectMeta {
 		if err != nil {
 			return nil
 		}
-		if m := s.currentMeta(path, b, name); m != nil && newerCopy(m.Version, m.Mtime, best) {
+		if m := s.currentMeta(path, b, name); m != nil && newerCopy(m.stamp(), best) {
 			best = m
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func TestReceiveCopy(t *testing.T) {
 	mine := tt.ownedBy(t, "t1", "mine-")
 	theirs := tt.ownedBy(t, "t2", "theirs-")
 	deleted := tt.ownedBy(t, "t1", "deleted-")
-	tt.srv.reb.tombs.add(meta.ObjectKey("ais/bkt", deleted), 3, time.Now())
+	tt.srv.reb.tombs.add(testBucket("bkt", 1, ""), deleted, stamp{Epoch: 5, Version: 3, Mtime: 1}, time.Now())
 
 	steps := []struct {
 		name    string
@@ -283,4 +284,242 @@ func TestRebalanceCoalescesAndSupersedes(t *testing.T) {
 	}
 	f.Store(withTargets(9, "t3"))
 	waitJobs("rebalance-8:superseded rebalance-9:running")
+}
+
+// TestCopyOrderByWriteEpoch: the order of copies is cluster-wide (write epoch, then version,
+// then mtime), not the per-target version counter. A returning owner's older copy with a
+// higher version must not win over the write acknowledged by a temporary owner at a later
+// epoch (chaos bug 2), and an older epoch's copy is kept out whatever its version.
+func TestCopyOrderByWriteEpoch(t *testing.T) {
+	tt := newTestTarget(t)
+	data := httptest.NewServer(tt.srv.DataHandler())
+	defer data.Close()
+	name := tt.ownedBy(t, "t1", "ret-")
+	steps := []struct {
+		what    string
+		data    string
+		epoch   string
+		version uint64
+		outcome string
+	}{
+		{"the returning owner's copy, epoch 3, version 7", "old owner v7", "3", 7, "stored"},
+		{"the temporary owner's write at epoch 4, version 1", "interim v1", "4", 1, "stored"},
+		{"an epoch-3 copy with a higher version is kept out", "old owner v9", "3", 9, "kept"},
+		{"the same epoch, a higher version wins", "interim v2", "4", 2, "stored"},
+	}
+	for _, s := range steps {
+		resp, body := do(t, copyRequest(t, data.URL, name, s.data, s.version, 100, headerWEpoch, s.epoch))
+		if resp.StatusCode != 200 || resp.Header.Get(headerOutcome) != s.outcome {
+			t.Fatalf("%s: %s outcome %q (%s), want %q", s.what, resp.Status, resp.Header.Get(headerOutcome), body, s.outcome)
+		}
+	}
+	got, m := mustRead(t, tt.srv.store, testBucket("bkt", 1, ""), name)
+	if got != "interim v2" || m.Version != 2 {
+		t.Fatalf("stored %q version %d, want the epoch-4 write \"interim v2\"", got, m.Version)
+	}
+}
+
+// TestWalkDirObjects: S3 "directory" pairs ("a" and "a/b": the object "a" lives at a/\xff,
+// dirobj.go) are walked once each under their own names, and a walked copy opens, sends and
+// removes by its name; a receiver stores such pairs either way round.
+func TestWalkDirObjects(t *testing.T) {
+	tt := newTestTarget(t)
+	s := tt.srv.store
+	b := testBucket("bkt", 1, "")
+	names := []string{"a", "a/b", "x/y/z", "x/y", "x", "p/q"}
+	for _, n := range names {
+		mustPut(t, s, b, n, "data of "+n)
+	}
+	got := map[string]balancer.Item{}
+	if err := s.Walk(context.Background(), func(it balancer.Item) error {
+		if _, dup := got[it.Name]; dup {
+			t.Errorf("walked %q twice", it.Name)
+		}
+		got[it.Name] = it
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		it, ok := got[n]
+		if !ok {
+			t.Fatalf("walk missed %q (walked %v)", n, sortedNames(got))
+		}
+		o, err := s.OpenCopy(it.Mountpath, b, it.Name)
+		if err != nil {
+			t.Fatalf("open the walked copy of %q: %v", n, err)
+		}
+		if o.Meta.Name != n || o.Meta.Size != int64(len("data of "+n)) {
+			t.Fatalf("the walked copy of %q opens %q (%d bytes)", n, o.Meta.Name, o.Meta.Size)
+		}
+		_ = o.Close()
+	}
+	if len(got) != len(names) {
+		t.Fatalf("walked %v, want %v", sortedNames(got), names)
+	}
+	// Removing the escaped "x" leaves "x/y" and "x/y/z".
+	it := got["x"]
+	if err := s.RemoveCopy(it.Mountpath, b, "x", it.Version, it.Mtime, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := readObject(s, b, "x"); err == nil {
+		t.Fatal(`"x" still reads after its copy was removed`)
+	}
+	for _, n := range []string{"x/y", "x/y/z"} {
+		if data, _ := mustRead(t, s, b, n); data != "data of "+n {
+			t.Fatalf("%q reads %q after removing \"x\"", n, data)
+		}
+	}
+
+	// A receiver gets "d" while it holds "d/e", and "f/g" while it holds "f".
+	data := httptest.NewServer(tt.srv.DataHandler())
+	defer data.Close()
+	d := tt.ownedBy(t, "t1", "d")    // receives "d" while it holds "d/e"
+	fg := tt.ownedBy(t, "t1", "f/g") // receives "f/g<i>" while it holds "f"
+	f := "f"
+	mustPut(t, s, b, d+"/e", "child")
+	mustPut(t, s, b, f, "parent")
+	for _, c := range []struct{ name, data string }{{d, "dir object"}, {fg, "child of f"}} {
+		resp, body := do(t, copyRequest(t, data.URL, c.name, c.data, 3, 300, headerWEpoch, "5"))
+		if resp.StatusCode != 200 || resp.Header.Get(headerOutcome) != "stored" {
+			t.Fatalf("copy of %q: %s %q (%s)", c.name, resp.Status, resp.Header.Get(headerOutcome), body)
+		}
+		if got, _ := mustRead(t, s, b, c.name); got != c.data {
+			t.Fatalf("%q reads %q after the copy", c.name, got)
+		}
+	}
+	for n, want := range map[string]string{d + "/e": "child", f: "parent"} {
+		if got, _ := mustRead(t, s, b, n); got != want {
+			t.Fatalf("%q reads %q after its sibling's copy", n, got)
+		}
+	}
+}
+
+func sortedNames(m map[string]balancer.Item) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestPlacementComingBackIsUnsettled: a placement that was settled, changed (a target down) and
+// came back (the target active again) is not settled any more: the other targets accepted
+// writes meanwhile (chaos: a resumed owner answered 404 for an object written elsewhere while
+// it was paused). An epoch jump with the same placement unsettles too.
+func TestPlacementComingBackIsUnsettled(t *testing.T) {
+	tt := newTestTarget(t)
+	r := tt.srv.reb
+	r.started.Store(true)
+	defer r.started.Store(false)
+	f := tt.srv.Follower()
+	withT2 := func(epoch uint64, st meta.NodeState) *meta.Snapshot {
+		s := testSnapshot(epoch, testBucket("bkt", 1, ""))
+		n := s.Nodes["t2"]
+		n.State = st
+		s.Nodes["t2"] = n
+		return s
+	}
+	f.Store(withT2(6, meta.NodeActive))
+	p := balancer.PlacementID(f.Current().Snap)
+	r.settledFor.Store(p)
+	if r.unsettled(f.Current()) {
+		t.Fatal("unsettled right after settling")
+	}
+	f.Store(withT2(7, meta.NodeDown))
+	if !r.unsettled(f.Current()) {
+		t.Fatal("settled with a target down")
+	}
+	f.Store(withT2(8, meta.NodeActive))
+	if balancer.PlacementID(f.Current().Snap) != p {
+		t.Fatal("test setup: the placement did not come back")
+	}
+	if !r.unsettled(f.Current()) {
+		t.Fatal("settled for a placement that came back: the writes made meanwhile are not looked for")
+	}
+	r.settledFor.Store(p)
+	f.Store(withT2(11, meta.NodeActive)) // epochs 9 and 10 unseen
+	if !r.unsettled(f.Current()) {
+		t.Fatal("settled after unseen epochs")
+	}
+}
+
+// TestTombstoneKills: a tombstone kills copies of earlier epochs and, at its own epoch, copies
+// written no later than the delete, whatever their version (chaos: an object written again at
+// version 1 after a delete of version 5 died under the tombstone when its owner came back).
+func TestTombstoneKills(t *testing.T) {
+	ts := tombstone{Stamp: stamp{Epoch: 9, Version: 5, Mtime: 100}}
+	for _, c := range []struct {
+		s    stamp
+		dead bool
+	}{
+		{stamp{Epoch: 9, Version: 1, Mtime: 200}, false}, // written again after the delete
+		{stamp{Epoch: 9, Version: 5, Mtime: 100}, true},  // the deleted copy itself
+		{stamp{Epoch: 9, Version: 4, Mtime: 90}, true},
+		{stamp{Epoch: 8, Version: 9, Mtime: 999}, true}, // an older epoch's copy
+		{stamp{Epoch: 10, Version: 1, Mtime: 1}, false}, // a later epoch's write
+	} {
+		if got := ts.kills(c.s); got != c.dead {
+			t.Errorf("tombstone %+v kills %+v: %v, want %v", ts.Stamp, c.s, got, c.dead)
+		}
+	}
+	// A write after a delete counts its version on from the deleted one.
+	tt := newTestTarget(t)
+	b := testBucket("bkt", 1, "")
+	tt.srv.reb.tombs.add(b, "gone", stamp{Epoch: 5, Version: 5, Mtime: 1}, time.Now())
+	mustPut(t, tt.srv.store, b, "gone", "again")
+	if _, m := mustRead(t, tt.srv.store, b, "gone"); m.Version != 6 {
+		t.Fatalf("version after a delete of version 5: %d, want 6", m.Version)
+	}
+}
+
+// TestNeighbourTombstoneOrder: a neighbour's tombstone is weighed against a copy by epoch and
+// delete time, never by version (chaos: a target that kept the tombstone of version 20 made its
+// owner drop the object written again after the delete at version 1, once the owner had
+// forgotten the tombstone).
+func TestNeighbourTombstoneOrder(t *testing.T) {
+	tomb := &copyInfo{stamp: stamp{Epoch: 13, Version: 20, Mtime: 100}, deleted: true}
+	again := &ObjectMeta{Epoch: 13, Version: 1, Mtime: 200}
+	if tomb.supersedes(again) {
+		t.Fatal("an older tombstone with a higher version supersedes the object written again after it")
+	}
+	if !tomb.supersedes(&ObjectMeta{Epoch: 12, Version: 30, Mtime: 999}) {
+		t.Fatal("a tombstone of a later epoch does not supersede the copy")
+	}
+	cp := &copyInfo{stamp: again.stamp()}
+	if newerInfo(tomb, cp) || !newerInfo(cp, tomb) {
+		t.Fatal("the lookup prefers the older tombstone over the copy written after it")
+	}
+	tt := newTestTarget(t)
+	b := testBucket("bkt", 1, "")
+	mustPut(t, tt.srv.store, b, "again", "x")
+	_, m := mustRead(t, tt.srv.store, b, "again")
+	removed, err := tt.srv.store.removeDead(b, "again", stamp{Epoch: m.Epoch, Version: m.Version + 20, Mtime: m.Mtime - 1})
+	if err != nil || removed {
+		t.Fatalf("removeDead removed a copy written after the delete: %v %v", removed, err)
+	}
+}
+
+// TestTombstoneAloneIsNotAbsent: while a target that may hold the object is down, an owner
+// with only a tombstone answers 503, not 404: the object may have been written again after the
+// delete on the target that is down now (chaos: register-pause-target-long, reg/0031, read
+// absent from the new owner while the paused one held the write that followed the delete).
+func TestTombstoneAloneIsNotAbsent(t *testing.T) {
+	tt := newTestTarget(t)
+	r := tt.srv.reb
+	r.started.Store(true)
+	defer r.started.Store(false)
+	s := testSnapshot(6, testBucket("bkt", 1, ""))
+	n := s.Nodes["t2"]
+	n.State = meta.NodeDown
+	s.Nodes["t2"] = n
+	tt.srv.Follower().Store(s)
+	b := testBucket("bkt", 1, "")
+	name := "tomb-only"
+	r.tombs.add(b, name, stamp{Epoch: 5, Version: 3, Mtime: 1}, time.Now())
+	err := r.ensureLocal(context.Background(), tt.srv.Follower().Current(), b, name)
+	if meta.KindOf(err) != meta.KindTransient {
+		t.Fatalf("ensureLocal with only a tombstone and t2 down: %v, want Unavailable", err)
+	}
 }

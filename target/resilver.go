@@ -72,9 +72,9 @@ func (n *resilverNode) Send(ctx context.Context, m balancer.Move) (balancer.Outc
 	}
 	_, err = n.s.store.Put(ctx, PutArgs{Bucket: b, Epoch: v.Snap.Epoch, Name: om.Name,
 		Body: n.s.reb.limiter.Reader(ctx, io.NewSectionReader(o.File, 0, om.Size)), Size: om.Size,
-		Want: want, Custom: om.Custom, KeepVersion: om.Version, KeepMtime: om.Mtime,
+		Want: want, Custom: om.Custom, KeepVersion: om.Version, KeepMtime: om.Mtime, KeepEpoch: om.Epoch,
 		Guard: func(cur *ObjectMeta) error {
-			if !newerCopy(om.Version, om.Mtime, cur) {
+			if !newerCopy(om.stamp(), cur) {
 				return errCopyKept
 			}
 			return nil

@@ -248,8 +248,10 @@ func (s *Server) membership(ctx context.Context, node meta.Node) {
 		backoff := 200 * time.Millisecond
 		for {
 			node.Capacity, node.Used = s.usage()
+			sent := s.clock.Now()
 			jr, err := s.mc.Join(ctx, node)
 			if err == nil {
+				s.metaContacted(sent, jr.Epoch) // rebalance_fresh.go
 				s.log.Info("joined the cluster", "epoch", jr.Epoch)
 				if jr.Epoch > s.follower.Epoch() {
 					s.follower.Refresh()
@@ -282,8 +284,12 @@ func (s *Server) membership(ctx context.Context, node meta.Node) {
 		hb := api.Heartbeat{ID: s.id}
 		hb.Capacity, hb.Used = s.usage()
 		hctx, cancel := context.WithTimeout(ctx, max(2*interval, 5*time.Second))
+		sent := s.clock.Now()
 		hr, err := s.mc.Heartbeat(hctx, hb)
 		cancel()
+		if err == nil {
+			s.metaContacted(sent, hr.Epoch) // rebalance_fresh.go
+		}
 		switch {
 		case errors.Is(err, meta.ErrNodeNotFound):
 			s.log.Warn("meta does not know this target; joining again")

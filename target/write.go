@@ -51,6 +51,7 @@ type PutArgs struct {
 	// highest version another target still holds during a rebalance (rebalance_store.go).
 	KeepVersion uint64
 	KeepMtime   int64
+	KeepEpoch   uint64 // the source's write epoch (ObjectMeta.Epoch), with KeepVersion
 	BaseVersion uint64
 
 	// NoData streams and hashes the body without storing its bytes: the record (with its
@@ -130,6 +131,10 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	rec.Custom = a.Custom
 	if a.KeepMtime != 0 {
 		rec.Mtime = a.KeepMtime
+	}
+	rec.Epoch = a.Epoch
+	if a.KeepVersion != 0 {
+		rec.Epoch = a.KeepEpoch
 	}
 	if a.Finish != nil {
 		if err := a.Finish(rec); err != nil {

@@ -203,8 +203,9 @@ func (c *Client) List(ctx context.Context, prefix string) history.Event {
 // classify turns an error into a completion type. A read that failed had no effect (Fail).
 // A write failed for sure when a node refused it with a 4xx answer, or when no connection to
 // the target could be made (nothing was sent), or when the gateway hop failed (a redirecting
-// gateway changes nothing); otherwise (timeout, lost connection or 5xx from the target) it may
-// have taken effect (Info).
+// gateway changes nothing), or when the target answered 503 StaleView (it refuses, before
+// touching anything, while it has not heard from meta recently: docs/rebalance.md); otherwise
+// (timeout, lost connection or another 5xx from the target) it may have taken effect (Info).
 func classify(err error, write bool) (typ, code, msg string) {
 	msg = err.Error()
 	var ae *api.Error
@@ -213,7 +214,7 @@ func classify(err error, write bool) (typ, code, msg string) {
 	switch {
 	case errors.As(err, &ae):
 		code = ae.Code
-		if !write || ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout {
+		if !write || ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout || ae.Code == "StaleView" {
 			return history.Fail, code, msg
 		}
 		return history.Info, code, msg

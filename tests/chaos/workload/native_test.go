@@ -34,6 +34,16 @@ func TestClassify(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = io.WriteString(w, `{"code":"Internal","message":"x","status":500}`)
 		}, history.Info, true},
+		{"stale target refuses 503 StaleView", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"code":"StaleView","message":"x","status":503}`)
+		}, history.Fail, true},
+		{"503 Unavailable", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"code":"Unavailable","message":"x","status":503}`)
+		}, history.Info, true},
 		{"connection cut after the write", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.ReadAll(r.Body)
 			c, _, _ := w.(http.Hijacker).Hijack()
