@@ -38,8 +38,11 @@ type rebalancer struct {
 	// settledFor is the placement ID for which every holder reported its rebalance done; 0:
 	// none yet.
 	settledFor atomic.Uint64
-	settleKick chan struct{}
-	lease      atomic.Pointer[jobs.Lease]
+	// lastSettled is the last placement settled since this target started (0: none yet); it
+	// is not reset when the placement changes (settle.go).
+	lastSettled atomic.Uint64
+	settleKick  chan struct{}
+	lease       atomic.Pointer[jobs.Lease]
 	// contactAt (Unix ns) and contactEpoch: the last heartbeat meta answered
 	// (rebalance_fresh.go).
 	contactAt    atomic.Int64

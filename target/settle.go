@@ -34,10 +34,12 @@ func (r *rebalancer) settle(ctx context.Context) {
 			if r.settledFor.Load() == p && len(balancer.Down(v.Snap)) == 0 {
 				wait = time.Minute
 			} else if r.allDone(ctx, v.Snap.Epoch, p) {
-				if old := r.settledFor.Swap(p); old != p {
+				if r.settledFor.Swap(p) != p {
 					r.log.Info("rebalance done on every target", "epoch", v.Snap.Epoch)
-					if old != 0 { // a change of placement, not this target's own start
-						go r.s.ecAfterSettle(v, p) // ec_jobs.go: slices follow the objects
+					if prev := r.lastSettled.Swap(p); prev != 0 && prev != p {
+						// A new placement, not this target's own start nor one that came back:
+						// the slices follow the objects (ec_jobs.go).
+						go r.s.ecAfterSettle(v, p)
 					}
 				}
 				r.tombs.prune(time.Time{}, true)
