@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aisfoundry/ais/api"
+	"github.com/aisfoundry/ais/balancer"
 	"github.com/aisfoundry/ais/codec"
 	"github.com/aisfoundry/ais/meta"
 )
@@ -158,8 +159,57 @@ func (s *Server) putObject(c echo.Context, view *api.View, b *meta.Bucket, name 
 	if err != nil {
 		return err
 	}
+	if err := s.handOverLate(r.Context(), view, b, name); err != nil {
+		return err
+	}
 	setObjectHeaders(c.Response().Header(), m)
 	return c.NoContent(http.StatusOK)
+}
+
+// handOverLate deals with a write admitted under view that committed after a newer epoch gave
+// the object to another target: the rebalance towards that epoch may have walked past it
+// already and would leave it here, where nobody looks once the cluster is settled. The
+// object goes to its new owner before the write is acknowledged, and the copy here is removed;
+// if that fails the write fails (retriable), and the client sends it again to the new owner.
+func (s *Server) handOverLate(ctx context.Context, admitted *api.View, b *meta.Bucket, name string) error {
+	cur := s.follower.Current()
+	if cur == nil || cur.Snap.Epoch == admitted.Snap.Epoch ||
+		balancer.PlacementID(cur.Snap) == balancer.PlacementID(admitted.Snap) {
+		return nil
+	}
+	key := meta.ObjectKey(b.Key(), name)
+	owner, err := cur.Placement.Owner(key)
+	if err != nil || owner.ID == s.id {
+		return nil
+	}
+	o, err := s.store.Open(b, name)
+	if err != nil {
+		return nil // replaced or removed meanwhile: whoever did that decides
+	}
+	defer o.Close()
+	leaseID, token := "", uint64(0)
+	if l := s.reb.lease.Load(); l != nil {
+		leaseID, token = l.Lease().JobID, l.Token()
+	}
+	out, err := s.reb.sendCopy(ctx, owner, cur.Snap.Epoch, b, o, s.reb.currentJob(), leaseID, token)
+	if err != nil {
+		return fmt.Errorf("target: %s was written here at epoch %d, but epoch %d gives it to %s: %w: handing it over: %v",
+			key, admitted.Snap.Epoch, cur.Snap.Epoch, owner.ID, meta.ErrUnavailable, err)
+	}
+	mp := meta.Mountpath(key, s.store.mountpaths())
+	if out == balancer.Refused {
+		// The new owner holds a delete it orders after this write (a later epoch): the write
+		// is not acknowledged; sent again, it lands at the new owner after that delete.
+		_ = s.store.RemoveCopy(mp, b, name, o.Meta.Version, o.Meta.Mtime, b.Props.Write.Fsync)
+		return fmt.Errorf("target: %s was written here at epoch %d, but epoch %d gives it to %s, which refused it: %w",
+			key, admitted.Snap.Epoch, cur.Snap.Epoch, owner.ID, meta.ErrUnavailable)
+	}
+	if err := s.store.RemoveCopy(mp, b, name, o.Meta.Version, o.Meta.Mtime, b.Props.Write.Fsync); err != nil {
+		s.log.Warn("a late write was handed over but its copy here stays", "object", key, "to", owner.ID, "err", err)
+	}
+	s.log.Info("handed a late write to its new owner", "object", key, "to", owner.ID, "written_at", admitted.Snap.Epoch,
+		"epoch", cur.Snap.Epoch)
+	return nil
 }
 
 // clientChecksum reads Ais-Checksum-Type and Ais-Checksum-Value. A value without a type is of

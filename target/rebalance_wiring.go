@@ -23,6 +23,12 @@ func (s *Server) initJobs() {
 	s.reb = newRebalancer(s, s.cfg.Rebalance)
 	s.follower.OnNewEpoch(s.reb.onNewEpoch)
 	s.store.versionFloor = s.reb.versionFloor
+	s.store.epochNow = func() uint64 {
+		if v := s.follower.Current(); v != nil {
+			return v.Snap.Epoch
+		}
+		return 0
+	}
 	s.jobs.RegisterKind(meta.JobRebalance, func(id string, _ map[string]string) (*jobs.Job, error) {
 		return s.reb.startByRequest(id)
 	})

@@ -178,6 +178,9 @@ func (s *Server) s3Put(c echo.Context, view *api.View, b *meta.Bucket, name stri
 	if err != nil {
 		return err
 	}
+	if err := s.handOverLate(r.Context(), view, b, name); err != nil { // http_object.go
+		return err
+	}
 	if err := s.ecAfterWrite(r.Context(), view, b, name); err != nil { // ec_put.go
 		return err
 	}

@@ -30,6 +30,8 @@ type Store struct {
 	// versionFloor, if set, is asked before a new version is counted (not for copies): the
 	// highest version of the object elsewhere in the cluster (neighbor.go).
 	versionFloor func(ctx context.Context, b *meta.Bucket, name string) uint64
+	// epochNow, if set, is the epoch of the target's newest view (a new write's stamp).
+	epochNow func() uint64
 	// afterPut, if set, runs after a write renamed an object into place: mirror copies
 	// (mirror_jobs.go). An error fails the write (its object stays stored).
 	afterPut func(ctx context.Context, b *meta.Bucket, epoch uint64, rec *ObjectMeta) error

@@ -133,6 +133,12 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 		rec.Mtime = a.KeepMtime
 	}
 	rec.Epoch = a.Epoch
+	if s.epochNow != nil {
+		// A new write orders after everything this target has seen: a write admitted under
+		// an older view that commits in a newer epoch must not order before a delete of that
+		// newer epoch which it follows (copies order by write epoch first: rebalance_store.go).
+		rec.Epoch = max(rec.Epoch, s.epochNow())
+	}
 	if a.KeepVersion != 0 {
 		rec.Epoch = a.KeepEpoch
 	}
