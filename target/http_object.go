@@ -304,20 +304,25 @@ func (s *Server) getObject(c echo.Context, view *api.View, b *meta.Bucket, name 
 	if done {
 		return nil
 	}
+	return sendRange(c, b, obj, status, off, n)
+}
+
+// sendRange answers status and n bytes of obj from off. An *os.File under an
+// io.LimitedReader, copied into the server's own ResponseWriter, is sent by the kernel
+// (sendfile) without passing through user space.
+func sendRange(c echo.Context, b *meta.Bucket, obj *Object, status int, off, n int64) error {
 	if off > 0 {
 		if _, err := obj.File.Seek(off, io.SeekStart); err != nil {
 			return err
 		}
 	}
-	// An *os.File under an io.LimitedReader, copied into the server's own ResponseWriter, is
-	// sent by the kernel (sendfile) without passing through user space.
 	var src io.Reader = obj.File
 	if of, ok := obj.File.(osFiler); ok {
 		src = of.OSFile()
 	}
 	c.Response().WriteHeader(status)
 	if _, err := io.Copy(c.Response().Writer, io.LimitReader(src, n)); err != nil {
-		return fmt.Errorf("target: send %s/%s: %w", b.Key(), name, err)
+		return fmt.Errorf("target: send %s/%s: %w", b.Key(), obj.Meta.Name, err)
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,12 +42,6 @@ type uploadExport struct {
 	Parts  []api.PartInfo `json:"parts"`
 }
 
-// uploadAdoptions lets concurrent requests for one upload wait for a single adoption.
-type uploadAdoptions struct {
-	mu sync.Mutex
-	m  map[string]*flight
-}
-
 func (s *Server) uploadRoutes() {
 	s.data.GET(uploadsPrefix+":bucket/:id", s.exportUpload)
 	s.data.GET(uploadsPrefix+":bucket/:id/parts/:n", s.exportPart)
@@ -62,29 +55,8 @@ func (s *Server) ensureUpload(ctx context.Context, b *meta.Bucket, name, id stri
 	if _, _, _, err := s.store.readUpload(b, name, id); !errors.Is(err, meta.ErrUploadNotFound) || !validUploadID(id) {
 		return err
 	}
-	a := &s.adoptions
-	a.mu.Lock()
-	if a.m == nil {
-		a.m = map[string]*flight{}
-	}
-	if fl, ok := a.m[id]; ok {
-		a.mu.Unlock()
-		select {
-		case <-fl.done:
-			return fl.err
-		case <-ctx.Done():
-			return fmt.Errorf("%w: waiting for upload %s: %v", meta.ErrUnavailable, id, ctx.Err())
-		}
-	}
-	fl := &flight{done: make(chan struct{})}
-	a.m[id] = fl
-	a.mu.Unlock()
-	fl.err = s.adoptUpload(ctx, b, name, id)
-	a.mu.Lock()
-	delete(a.m, id)
-	a.mu.Unlock()
-	close(fl.done)
-	return fl.err
+	// Concurrent requests for one upload wait for a single adoption.
+	return s.adoptions.do(id, func() error { return s.adoptUpload(ctx, b, name, id) })
 }
 
 func (s *Server) adoptUpload(ctx context.Context, b *meta.Bucket, name, id string) error {

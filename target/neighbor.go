@@ -37,6 +37,9 @@ type flight struct {
 
 func (f *flights) do(key string, fn func() error) error {
 	f.mu.Lock()
+	if f.m == nil {
+		f.m = map[string]*flight{}
+	}
 	if fl, ok := f.m[key]; ok {
 		f.mu.Unlock()
 		<-fl.done

@@ -3,7 +3,6 @@ package target
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -81,20 +80,7 @@ func (s *Server) s3Get(c echo.Context, view *api.View, b *meta.Bucket, name stri
 	if done {
 		return nil
 	}
-	if off > 0 {
-		if _, err := obj.File.Seek(off, io.SeekStart); err != nil {
-			return err
-		}
-	}
-	var src io.Reader = obj.File
-	if of, ok := obj.File.(osFiler); ok {
-		src = of.OSFile()
-	}
-	c.Response().WriteHeader(status)
-	if _, err := io.Copy(c.Response().Writer, io.LimitReader(src, n)); err != nil {
-		return fmt.Errorf("target: send %s/%s: %w", b.Key(), name, err)
-	}
-	return nil
+	return sendRange(c, b, obj, status, off, n)
 }
 
 // s3Condition evaluates the conditional headers of a read: 0 to go on, 412 or 304.

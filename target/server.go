@@ -41,7 +41,7 @@ type Server struct {
 	tel  *telemetryState // metrics, request IDs, pprof (metrics.go)
 	back chan struct{}   // closed once a target that left for maintenance is active again (drain.go)
 
-	adoptions uploadAdoptions // multipart uploads being fetched from their old holder (mpu_move.go)
+	adoptions flights // multipart uploads being fetched from their old holder (mpu_move.go)
 
 	// Jobs, rebalance and decommission (rebalance_wiring.go).
 	jobs      *jobs.Registry
