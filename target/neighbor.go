@@ -292,6 +292,9 @@ func (r *rebalancer) deleteEverywhere(ctx context.Context, view *api.View, b *me
 		})
 	}
 	_ = g.Wait()
+	// A copy on its way here when the delete came was refused under the tombstone; its
+	// sender dropped it, maybe before it was asked above.
+	found = found || r.tombs.hit(b, name, st)
 	return found, complete, nil
 }
 

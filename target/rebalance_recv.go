@@ -87,7 +87,7 @@ func (s *Server) receiveCopy(c echo.Context) error {
 	if owner.ID != s.id {
 		return fmt.Errorf("%w: at epoch %d %s belongs to %s, not %s", meta.ErrStaleEpoch, view.Snap.Epoch, key, owner.ID, s.id)
 	}
-	if s.reb.tombs.kills(&b, name, ch.stamp) {
+	if s.reb.tombs.refuses(&b, name, ch.stamp) {
 		return answer("refused")
 	}
 	if !newerCopy(ch.stamp, s.store.NewestMeta(&b, name)) {
@@ -96,7 +96,7 @@ func (s *Server) receiveCopy(c echo.Context) error {
 	_, err = s.store.Put(r.Context(), PutArgs{Bucket: &b, Epoch: view.Snap.Epoch, Name: name, Body: r.Body,
 		Size: r.ContentLength, Want: ch.want, Custom: ch.custom, KeepVersion: ch.Version, KeepMtime: ch.Mtime, KeepEpoch: ch.Epoch,
 		Guard: func(cur *ObjectMeta) error {
-			if s.reb.tombs.kills(&b, name, ch.stamp) {
+			if s.reb.tombs.refuses(&b, name, ch.stamp) {
 				return errCopyRefused
 			}
 			if !newerCopy(ch.stamp, cur) {

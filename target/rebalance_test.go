@@ -85,6 +85,18 @@ func TestReceiveCopy(t *testing.T) {
 	if _, _, err := readObject(tt.srv.store, testBucket("bkt", 1, ""), deleted); err == nil {
 		t.Fatal("a deleted object came back")
 	}
+	// The refused copy counts as found for the delete that left the tombstone (its sender drops
+	// it; CI: a DELETE during a rebalance answered 404 for an object written before it).
+	tombs := tt.srv.reb.tombs
+	if !tombs.hit(testBucket("bkt", 1, ""), deleted, stamp{Epoch: 5, Mtime: 1}) {
+		t.Fatal("a copy refused under a tombstone left no hit on it")
+	}
+	if ts, _ := tombs.get(testBucket("bkt", 1, ""), deleted); ts.Stamp.Version != 9 {
+		t.Fatalf("tombstone version %d after refusing version 9, want 9", ts.Stamp.Version)
+	}
+	if tombs.hit(testBucket("bkt", 1, ""), deleted, stamp{Epoch: 5, Mtime: 2}) {
+		t.Fatal("a hit counts for a later delete of the same object")
+	}
 }
 
 func TestServeAndDropCopy(t *testing.T) {

@@ -44,6 +44,10 @@ type tombstone struct {
 	Name     string    `json:"name"`
 	Stamp    stamp     `json:"stamp"`
 	At       time.Time `json:"at"`
+	// Hit says a copy this tombstone kills was refused on its way in (a rebalance transfer
+	// that crossed the delete): its sender then drops it, so the delete did find the object
+	// although no target answers that it removed one.
+	Hit bool `json:"hit,omitempty"`
 }
 
 // kills reports whether a copy with stamp s is dead under the tombstone: it was written at an
@@ -130,6 +134,31 @@ func (t *tombstones) get(b *meta.Bucket, name string) (tombstone, bool) {
 func (t *tombstones) kills(b *meta.Bucket, name string, s stamp) bool {
 	ts, ok := t.get(b, name)
 	return ok && ts.kills(s)
+}
+
+// refuses is kills for a copy on its way in: a copy refused records a hit on the tombstone
+// (and its version, the highest deleted).
+func (t *tombstones) refuses(b *meta.Bucket, name string, s stamp) bool {
+	key := meta.ObjectKey(b.Key(), name)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ts, ok := t.m[key]
+	if !ok || ts.BucketID != b.ID || !ts.kills(s) {
+		return false
+	}
+	if !ts.Hit || s.Version > ts.Stamp.Version {
+		ts.Hit = true
+		ts.Stamp.Version = max(ts.Stamp.Version, s.Version)
+		t.m[key] = ts
+		t.persistLocked()
+	}
+	return true
+}
+
+// hit reports whether a copy was refused under the tombstone with stamp st (see refuses).
+func (t *tombstones) hit(b *meta.Bucket, name string, st stamp) bool {
+	ts, ok := t.get(b, name)
+	return ok && ts.Hit && ts.Stamp.Epoch == st.Epoch && ts.Stamp.Mtime == st.Mtime
 }
 
 // version is the highest version deleted (0: none), the floor of a new write's version.
