@@ -80,10 +80,11 @@ func (s *Server) initProtection() {
 }
 
 // afterPut runs once a write has renamed an object into its primary place: older copies on the
-// other mountpaths go at once; new copies are made now (mirror.sync) or queued.
-func (s *Server) afterPut(ctx context.Context, b *meta.Bucket, epoch uint64, rec *ObjectMeta) error {
+// other mountpaths go at once; new copies are made now (mirror.sync) or queued. teed copies
+// were written in the write's own pass (mirror_tee.go).
+func (s *Server) afterPut(ctx context.Context, b *meta.Bucket, epoch uint64, rec *ObjectMeta, teed int) error {
 	s.store.dropStaleCopies(b, rec, b.Props.Write.Fsync)
-	if s.store.copiesOf(b) <= 1 {
+	if n := s.store.copiesOf(b); n <= 1 || teed >= n-1 {
 		return nil
 	}
 	if b.Props.Mirror.Sync {

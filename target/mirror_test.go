@@ -1,8 +1,10 @@
 package target
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -127,5 +129,53 @@ func TestLeastBusy(t *testing.T) {
 	l.counter("/b").Add(1)
 	if got := l.leastBusy(mps); strings.Join(got, ",") != "/c,/b,/a" {
 		t.Fatalf("busy: %v", got)
+	}
+}
+
+// TestMirrorSyncOnePass: a synchronously mirrored bucket gets its copies in the write's own
+// pass (no afterPut hook here, which would otherwise make them): every copy holds the bytes and
+// the primary's record, a second write replaces them all, and a copy whose mountpath fails in
+// the pass is left out without failing the write.
+func TestMirrorSyncOnePass(t *testing.T) {
+	ctx := context.Background()
+	mps := tempMountpaths(t, 3)
+	s := openTestStore(t, mps)
+	s.now = time.Now
+	b := testBucket("mirrored", 1, `{"mirror":{"copies":3,"sync":true}}`)
+	const name = "a/b/obj"
+	for i, data := range []string{"first version", "second, longer version"} {
+		rec := mustPut(t, s, b, name, data)
+		if got := copyFiles(t, s, b, name); len(got) != 3 {
+			t.Fatalf("write %d: files on %v, want 3", i+1, got)
+		}
+		for _, mp := range mps {
+			o, err := s.OpenCopy(mp, b, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(io.LimitReader(o.File, o.Meta.Size+1))
+			o.Close()
+			if string(body) != data || o.Meta.Version != rec.Version || o.Meta.Mtime != rec.Mtime ||
+				!bytes.Equal(o.Meta.Checksum, rec.Checksum) {
+				t.Fatalf("write %d: copy on %s: %q version %d, want %q version %d", i+1, mp, body, o.Meta.Version, data, rec.Version)
+			}
+		}
+		if rep, err := s.ensureCopies(ctx, b, 1, name, true); err != nil || rep.Made != 0 || rep.Damaged {
+			t.Fatalf("write %d: ensureCopies after the write: %+v, %v", i+1, rep, err)
+		}
+	}
+	// A copy mountpath whose work directory is gone: the write succeeds with the others.
+	order := s.copyOrder(b, name)
+	if err := os.RemoveAll(order[2] + "/" + workDir); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, b, name, "third")
+	if got := copyFiles(t, s, b, name); len(got) != 3 {
+		t.Fatalf("files on %v after a failed copy: want the stale one still there (the copy step removes it)", got)
+	}
+	if o, err := s.OpenCopy(order[1], b, name); err != nil || o.Meta.Size != int64(len("third")) {
+		t.Fatalf("second copy after the third write: %v", err)
+	} else {
+		o.Close()
 	}
 }

@@ -34,7 +34,7 @@ type Store struct {
 	epochNow func() uint64
 	// afterPut, if set, runs after a write renamed an object into place: mirror copies
 	// (mirror_jobs.go). An error fails the write (its object stays stored).
-	afterPut func(ctx context.Context, b *meta.Bucket, epoch uint64, rec *ObjectMeta) error
+	afterPut func(ctx context.Context, b *meta.Bucket, epoch uint64, rec *ObjectMeta, teed int) error
 
 	// locks serialize the metadata update and rename of one object (striped by name hash);
 	// nobody holds one while a body streams.

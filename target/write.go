@@ -111,6 +111,17 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	if a.NoData {
 		dst = io.Discard
 	}
+	// A bucket with synchronous mirroring gets its other copies in the same pass (mirror.go:
+	// teeCopies); what fails there is left to the copy step after the rename.
+	tees := s.teeCopies(b, name, mp, a.NoData)
+	defer func() {
+		for _, t := range tees {
+			t.wf.discard()
+		}
+	}()
+	if len(tees) > 0 {
+		dst = &teeWriter{primary: f, tees: tees}
+	}
 	n, err := s.copyBody(ctx, dst, a.Body, hashes)
 	if err != nil {
 		return fail(err)
@@ -170,6 +181,7 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	if err := s.writeRecord(f, rec, fsync); err != nil {
 		return fail(err)
 	}
+	tees = s.prepareTees(b, a.Epoch, rec, tees, fsync)
 	mu := s.lock(b, name)
 	mu.Lock()
 	err = func() error {
@@ -183,6 +195,7 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 			if err := s.writeRecord(f, rec, fsync); err != nil {
 				return err
 			}
+			tees = s.prepareTees(b, a.Epoch, rec, tees, fsync)
 		}
 		for attempt := 0; ; attempt++ {
 			err := s.fs.Rename(work, path)
@@ -201,6 +214,9 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 			created = append(created, more...)
 		}
 	}()
+	if err == nil {
+		s.placeTees(b, name, rec, tees)
+	}
 	mu.Unlock()
 	if err != nil {
 		return fail(placeErr(name, err))
@@ -223,8 +239,9 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 			}
 		}
 	}
+	teed := s.syncTees(tees, fsync)
 	if s.afterPut != nil { // mirror_jobs.go: mirror copies
-		if err := s.afterPut(ctx, b, a.Epoch, rec); err != nil {
+		if err := s.afterPut(ctx, b, a.Epoch, rec, teed); err != nil {
 			return fail(err)
 		}
 	}

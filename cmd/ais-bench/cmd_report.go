@@ -23,7 +23,7 @@ type ReportCmd struct {
 	Scale   []string `placeholder:"FILE" help:"Results of 'ais-bench scale', one per cluster size."`
 	GoBench string   `name:"gobench" placeholder:"FILE" help:"Output of 'go test -bench' for the hot functions."`
 	Reb     string   `name:"rebalance" placeholder:"FILE" help:"Result of 'ais-bench rebalance'."`
-	Protect string   `name:"protect" placeholder:"FILE" help:"Result of 'ais-bench protect'."`
+	Protect []string `name:"protect" placeholder:"FILE" help:"Results of 'ais-bench protect', one per cluster."`
 	Doc     string   `required:"" placeholder:"FILE" help:"The Markdown file to update (the part between the bench markers; appended if it has none)."`
 }
 
@@ -67,9 +67,9 @@ func (c *ReportCmd) Run(context.Context) error {
 			return 0, false
 		})
 	}
-	if c.Protect != "" {
+	for _, f := range c.Protect {
 		var pr ProtectResult
-		if err := readJSON(c.Protect, &pr); err != nil {
+		if err := readJSON(f, &pr); err != nil {
 			return err
 		}
 		gen += protectSection(&pr)

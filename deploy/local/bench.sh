@@ -12,6 +12,8 @@
 #    'ais-bench rebalance' reports what the jobs moved and how fast.
 # 5. Data protection: 'ais-bench protect' on 5 targets x 2 mountpaths: PUT and GET of a plain, a
 #    mirrored and two erasure-coded buckets; GET of the EC buckets again with a target killed.
+#    Then the PUTs again on a cluster whose mountpaths are capped at CAP MiB/s, where the disks
+#    rather than the CPU set the limit.
 # 6. 'ais-bench report' into docs/performance.md.
 #
 # Environment: BIN (binaries), QUICK=1, CAP (MiB/s per mountpath, default 24), DOC (the file to
@@ -29,9 +31,9 @@ GW_PORT=${BENCH_GW_PORT:-29000}
 ENDPOINT="http://127.0.0.1:$GW_PORT"
 
 if [ "$QUICK" = 1 ]; then
-	DUR=1s ROUNDS=1 SCALE_DUR=1500ms SCALE_WORKERS=8 GOBENCHTIME=50ms REB_COUNT=200 PROT_SIZES=1MiB
+	DUR=1s ROUNDS=1 SCALE_DUR=1500ms SCALE_WORKERS=8 GOBENCHTIME=50ms REB_COUNT=200 PROT_SIZES=1MiB PROT_CAP_DUR=3s
 else
-	DUR=3s ROUNDS=3 SCALE_DUR=5s SCALE_WORKERS=16 GOBENCHTIME=1s REB_COUNT=1500 PROT_SIZES=1MiB,16MiB
+	DUR=3s ROUNDS=3 SCALE_DUR=5s SCALE_WORKERS=16 GOBENCHTIME=1s REB_COUNT=1500 PROT_SIZES=1MiB,16MiB PROT_CAP_DUR=6s
 fi
 
 WORK=$(mktemp -d /tmp/ais-bench.XXXXXX)
@@ -145,6 +147,12 @@ victim=$(pgrep -f "ais-target --id t1 .*$WORK/prot/" | head -1)
 	--cluster "3 meta, 5 targets with 2 mountpaths each, 1 gateway"
 stop_cluster
 
+echo "bench: data protection PUTs again, mountpaths capped at $CAP MiB/s (the disks set the limit)"
+start_cluster protcap 5 MOUNTPATHS=2 AIS_TEST_MOUNTPATH_MIBPS="$CAP"
+"$BIN/ais-bench" protect -e "$ENDPOINT" --sizes "$PROT_SIZES" --duration "$PROT_CAP_DUR" --puts-only --cap "$CAP" \
+	--out "$WORK/protect-capped.json" --cluster "3 meta, 5 targets with 2 mountpaths each, 1 gateway"
+stop_cluster
+
 "$BIN/ais-bench" report --matrix "$WORK/matrix.json" "${scale[@]}" --gobench "$WORK/gobench.txt" \
-	--rebalance "$WORK/rebalance.json" --protect "$WORK/protect.json" --doc "$DOC"
+	--rebalance "$WORK/rebalance.json" --protect "$WORK/protect.json" --protect "$WORK/protect-capped.json" --doc "$DOC"
 echo "bench: wrote $DOC in $(($(date +%s) - started)) s"
