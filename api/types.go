@@ -88,10 +88,38 @@ type ObjectEntry struct {
 	Version  uint64 `json:"version,omitempty"`
 	Mtime    int64  `json:"mtime,omitempty"` // Unix nanoseconds
 	ETag     string `json:"etag,omitempty"`  // the S3 entity tag, unquoted (docs/s3.md)
+	// Epoch is the cluster epoch the object was written at; copies of one name order by it
+	// first (docs/rebalance.md, "Which copy wins").
+	Epoch uint64 `json:"epoch,omitempty"`
 }
 
 // ObjectList is one page of a listing. An empty NextToken means the listing is complete.
 type ObjectList struct {
 	Entries   []ObjectEntry `json:"entries"`
 	NextToken string        `json:"next_token"`
+}
+
+// TargetObjectList is a target's page of a listing, as a gateway asks for it: the entries,
+// and while the cluster is unsettled the target's tombstones in the page's range of names
+// (objects deleted during a rebalance whose older copies may still sit on other targets). The
+// gateway leaves out a name whose listed copy a tombstone kills.
+type TargetObjectList struct {
+	ObjectList
+	Tombstones []Tombstone `json:"tombstones,omitempty"`
+}
+
+// Tombstone is a delete during a rebalance: it kills copies of the name written at an earlier
+// epoch, or at its epoch no later than its time.
+type Tombstone struct {
+	Name  string `json:"name"`
+	Epoch uint64 `json:"epoch"`
+	Mtime int64  `json:"mtime"` // Unix nanoseconds
+}
+
+// Kills reports whether the tombstone kills the listed copy e.
+func (t Tombstone) Kills(e ObjectEntry) bool {
+	if e.Epoch != t.Epoch {
+		return e.Epoch < t.Epoch
+	}
+	return e.Mtime <= t.Mtime
 }

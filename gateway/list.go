@@ -83,7 +83,7 @@ func (g *Gateway) listObjects(c echo.Context) error {
 			if err != nil {
 				return err
 			}
-			pages[i] = targetPage{Target: t.ID, List: *ol}
+			pages[i] = targetPage{Target: t.ID, List: ol.ObjectList, Tombs: ol.Tombstones}
 			return nil
 		})
 	}
@@ -125,7 +125,7 @@ func listComplete(s *meta.Snapshot, bucket string) error {
 // listTarget asks one target's control endpoint for its objects of the bucket. A target that
 // does not know the bucket holds none of its objects (it has not reached the epoch that created
 // it, which no PUT to it can have skipped), so its answer counts as empty.
-func (g *Gateway) listTarget(ctx context.Context, t meta.Node, bucket string, lr listRequest, epoch uint64, reqID string) (*api.ObjectList, error) {
+func (g *Gateway) listTarget(ctx context.Context, t meta.Node, bucket string, lr listRequest, epoch uint64, reqID string) (*api.TargetObjectList, error) {
 	u, err := internalListURL(t.ControlURL, bucket, lr)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: list %s on target %s: %w", bucket, t.ID, err)
@@ -146,11 +146,11 @@ func (g *Gateway) listTarget(ctx context.Context, t meta.Node, bucket string, lr
 	if resp.StatusCode >= 300 {
 		err := api.ReadError(resp)
 		if errors.Is(err, meta.ErrBucketNotFound) {
-			return &api.ObjectList{}, nil
+			return &api.TargetObjectList{}, nil
 		}
 		return nil, fmt.Errorf("gateway: list %s on target %s: %w", bucket, t.ID, err)
 	}
-	var ol api.ObjectList
+	var ol api.TargetObjectList
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(&ol); err != nil {
 		return nil, fmt.Errorf("%w: gateway: list %s on target %s: bad answer: %v", meta.ErrUnavailable, bucket, t.ID, err)
 	}

@@ -31,13 +31,16 @@ func decodeToken(tok string) (string, error) {
 type targetPage struct {
 	Target string
 	List   api.ObjectList
+	Tombs  []api.Tombstone // while unsettled: its tombstones in the page's range
 }
 
 // mergePages merges targets' sorted pages into one page of at most limit entries with names
 // after start that have prefix, in byte order, each name once. A name several targets hold (an
 // object in transit between owners during a rebalance) comes from the copy with the highest
-// version, then the newest mtime, then the one at its owner at the current epoch (owner(name)
-// returns its ID): the copy a GET returns.
+// write epoch, then version, then the newest mtime, then the one at its owner at the current
+// epoch (owner(name) returns its ID): the copy a GET returns. A name whose chosen copy a
+// target's tombstone kills (deleted during a rebalance while an older copy still sits on a
+// target that was away) is left out: a GET of it answers 404.
 //
 // A target that answered a full page (non-empty next token) knows nothing past its last name,
 // so the merge stops there: no name is skipped on the next page, which starts after the last
@@ -63,6 +66,17 @@ func mergePages(pages []targetPage, start, prefix string, limit int, owner func(
 			h.items = append(h.items, cursor{target: pages[i].Target, entries: es})
 		}
 	}
+	var tombs map[string]api.Tombstone
+	for _, p := range pages {
+		for _, t := range p.Tombs {
+			if tombs == nil {
+				tombs = map[string]api.Tombstone{}
+			}
+			if old, ok := tombs[t.Name]; !ok || t.Epoch > old.Epoch || t.Epoch == old.Epoch && t.Mtime > old.Mtime {
+				tombs[t.Name] = t
+			}
+		}
+	}
 	heap.Init(h)
 	entries = make([]api.ObjectEntry, 0, min(limit, 1024))
 	var dup []candidate
@@ -84,10 +98,14 @@ func mergePages(pages []targetPage, start, prefix string, limit int, owner func(
 		if name <= start || !strings.HasPrefix(name, prefix) {
 			continue
 		}
+		e := pick(dup, owner(name))
+		if t, ok := tombs[name]; ok && t.Kills(e) {
+			continue
+		}
 		if len(entries) == limit {
 			return entries, true
 		}
-		entries = append(entries, pick(dup, owner(name)))
+		entries = append(entries, e)
 	}
 	return entries, bounded
 }
@@ -99,7 +117,8 @@ type candidate struct {
 	entry  api.ObjectEntry
 }
 
-// pick chooses among copies of one name: the highest version, else the newest, else the owner's,
+// pick chooses among copies of one name: the latest write epoch, else the highest version, else
+// the newest, else the owner's,
 // else the lowest target ID (so the answer does not depend on arrival order).
 func pick(cs []candidate, ownerID string) api.ObjectEntry {
 	best := cs[0]
@@ -112,6 +131,9 @@ func pick(cs []candidate, ownerID string) api.ObjectEntry {
 }
 
 func better(a, b candidate, ownerID string) bool {
+	if c := cmp.Compare(a.entry.Epoch, b.entry.Epoch); c != 0 {
+		return c > 0
+	}
 	if c := cmp.Compare(a.entry.Version, b.entry.Version); c != 0 {
 		return c > 0
 	}

@@ -36,7 +36,7 @@ func (g *Gateway) s3ListPage(ctx context.Context, v *api.View, b meta.Bucket, pr
 			if err != nil {
 				return err
 			}
-			pages[i] = targetPage{Target: t.ID, List: *ol}
+			pages[i] = targetPage{Target: t.ID, List: ol.ObjectList, Tombs: ol.Tombstones}
 			return nil
 		})
 	}

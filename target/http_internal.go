@@ -61,10 +61,10 @@ func (s *Server) listObjects(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.ObjectList{Entries: make([]api.ObjectEntry, 0, len(ms))}
+	out := api.TargetObjectList{ObjectList: api.ObjectList{Entries: make([]api.ObjectEntry, 0, len(ms))}}
 	for i := range ms {
 		m := &ms[i]
-		e := api.ObjectEntry{Name: m.Name, Size: m.Size, Version: m.Version, Mtime: m.Mtime, ETag: m.S3ETag()}
+		e := api.ObjectEntry{Name: m.Name, Size: m.Size, Version: m.Version, Mtime: m.Mtime, ETag: m.S3ETag(), Epoch: m.Epoch}
 		if len(m.Checksum) > 0 {
 			e.Checksum = m.ChecksumType + ":" + m.ChecksumHex()
 		}
@@ -72,6 +72,13 @@ func (s *Server) listObjects(c echo.Context) error {
 	}
 	if more && len(ms) > 0 {
 		out.NextToken = ms[len(ms)-1].Name
+	}
+	if s.reb.unsettled(view) {
+		last := ""
+		if more && len(ms) > 0 {
+			last = ms[len(ms)-1].Name // the page knows nothing past its last name
+		}
+		out.Tombstones = s.reb.tombs.inRange(&b, q.Get("prefix"), q.Get("start_after"), last)
 	}
 	return c.JSON(http.StatusOK, out)
 }

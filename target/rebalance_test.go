@@ -535,3 +535,36 @@ func TestTombstoneAloneIsNotAbsent(t *testing.T) {
 		t.Fatalf("ensureLocal with only a tombstone and t2 down: %v, want Unavailable", err)
 	}
 }
+
+// TestTombstonesInRange: a listing page carries the tombstones of its bucket, prefix and range
+// of names only.
+func TestTombstonesInRange(t *testing.T) {
+	ts := newTombstones()
+	b, other := testBucket("bkt", 1, ""), testBucket("other", 2, "")
+	now := time.Now()
+	for _, n := range []string{"a/1", "a/2", "a/3", "b/1"} {
+		ts.add(b, n, stamp{Epoch: 5, Mtime: 1}, now)
+	}
+	ts.add(other, "a/2", stamp{Epoch: 5, Mtime: 1}, now)
+	names := func(l []api.Tombstone) []string {
+		var out []string
+		for _, t := range l {
+			out = append(out, t.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, c := range []struct {
+		prefix, start, last string
+		want                []string
+	}{
+		{"", "", "", []string{"a/1", "a/2", "a/3", "b/1"}},
+		{"a/", "a/1", "", []string{"a/2", "a/3"}},
+		{"", "", "a/2", []string{"a/1", "a/2"}},
+		{"b/", "", "", []string{"b/1"}},
+	} {
+		if got := names(ts.inRange(b, c.prefix, c.start, c.last)); !slices.Equal(got, c.want) {
+			t.Errorf("inRange(%q, %q, %q) = %v, want %v", c.prefix, c.start, c.last, got, c.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,6 +160,22 @@ func (t *tombstones) refuses(b *meta.Bucket, name string, s stamp) bool {
 func (t *tombstones) hit(b *meta.Bucket, name string, st stamp) bool {
 	ts, ok := t.get(b, name)
 	return ok && ts.Hit && ts.Stamp.Epoch == st.Epoch && ts.Stamp.Mtime == st.Mtime
+}
+
+// inRange returns the tombstones of bucket b's objects with prefix, named after start and up
+// to last ("": no bound), for a listing page.
+func (t *tombstones) inRange(b *meta.Bucket, prefix, start, last string) []api.Tombstone {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []api.Tombstone
+	for _, ts := range t.m {
+		if ts.BucketID != b.ID || ts.Bucket != b.Key() || !strings.HasPrefix(ts.Name, prefix) ||
+			ts.Name <= start || last != "" && ts.Name > last {
+			continue
+		}
+		out = append(out, api.Tombstone{Name: ts.Name, Epoch: ts.Stamp.Epoch, Mtime: ts.Stamp.Mtime})
+	}
+	return out
 }
 
 // version is the highest version deleted (0: none), the floor of a new write's version.
