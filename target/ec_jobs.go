@@ -582,7 +582,7 @@ func (s *Server) dropMisplaced(ctx context.Context, view *api.View, b *meta.Buck
 			continue
 		}
 		if sr, err := s.headSlice(ctx, n, b, name); err == nil && sr != nil {
-			if err := s.deleteSlice(ctx, n, b, name); err != nil {
+			if _, err := s.deleteSlice(ctx, n, b, name, nil); err != nil {
 				s.log.Warn("EC: misplaced slice not removed", "object", name, "node", n.ID, "err", err)
 			}
 		}

@@ -158,26 +158,6 @@ func (s *Server) serveSlice(c echo.Context) error {
 	return err
 }
 
-func (s *Server) dropSlice(c echo.Context) error {
-	r := c.Request()
-	bucket, name, err := internalName(r.URL.Path, ecPrefix)
-	if err != nil {
-		return err
-	}
-	b, err := s.copyBucket(r, bucket)
-	if err != nil {
-		return err
-	}
-	found, err := s.store.RemoveSlice(b, name)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return fmt.Errorf("target: drop slice %s/%s: %w", b.Key(), name, meta.ErrObjectNotFound)
-	}
-	return c.NoContent(http.StatusOK)
-}
-
 // ecFence is what a job's writes carry: its lease ID and the lease's current token.
 type ecFence struct {
 	lease string
@@ -344,21 +324,4 @@ func (s *Server) getSlice(ctx context.Context, n meta.Node, b *meta.Bucket, name
 		return nil, nil, err
 	}
 	return rec, resp.Body, nil
-}
-
-// deleteSlice removes n's slice or replica of an object (none there is fine).
-func (s *Server) deleteSlice(ctx context.Context, n meta.Node, b *meta.Bucket, name string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, sliceURL(n, b, name), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := s.reb.peer.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
-		return fmt.Errorf("target: DELETE slice on %s: %s", n.ID, resp.Status)
-	}
-	return nil
 }

@@ -218,6 +218,9 @@ func (s *Server) restoreFromEC(ctx context.Context, b *meta.Bucket, name string,
 	}
 	want := s.store.damagedMeta(b, name) // the record of a damaged copy, if it is readable
 	group, usable := pickGroup(s.findSlices(ctx, view, b, name), want)
+	if want == nil && s.deadGroup(ctx, b, name, group) {
+		return nil, openErr // deleted; pieces a target kept are not the object (ec_delete.go)
+	}
 	if len(group) == 0 {
 		if k == meta.KindNotExist && want == nil {
 			return nil, openErr // nothing anywhere: 404
@@ -390,29 +393,6 @@ func (w *window) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// ecDelete removes an object's slices and replicas on every active target (best effort: a
-// target that is down keeps its slice; ec-repair and a later write replace it, and a record
-// of a deleted object never matches a new one).
-func (s *Server) ecDelete(ctx context.Context, view *api.View, b *meta.Bucket, name string) {
-	var wg sync.WaitGroup
-	for _, n := range view.Snap.ActiveTargets() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			if n.ID == s.id {
-				_, err = s.store.RemoveSlice(b, name)
-			} else {
-				err = s.deleteSlice(ctx, n, b, name)
-			}
-			if err != nil {
-				s.log.Warn("EC delete: slice not removed", "object", name, "node", n.ID, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 // ecFallback reports whether a request is a gateway's EC fallback read (api.QueryECFallback)
 // for an object whose owner (owner, if not "") the client could not reach.
 func ecFallback(r *http.Request, b *meta.Bucket, owner string) bool {
@@ -428,7 +408,7 @@ func ecFallback(r *http.Request, b *meta.Bucket, owner string) bool {
 func (s *Server) getFallback(c echo.Context, view *api.View, b *meta.Bucket, name string) error {
 	r := c.Request()
 	group, usable := pickGroup(s.findSlices(r.Context(), view, b, name), nil)
-	if len(group) == 0 {
+	if len(group) == 0 || s.deadGroup(r.Context(), b, name, group) {
 		return fmt.Errorf("target: %s/%s: %w (its owner is unreachable and no slice or replica was found)",
 			b.Key(), name, meta.ErrObjectNotFound)
 	}

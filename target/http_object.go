@@ -51,11 +51,12 @@ func (s *Server) object(c echo.Context) error {
 		}
 		return s.putObject(c, view, b, name)
 	case http.MethodDelete:
+		prev := s.store.NewestMeta(b, name)
 		if err := s.store.Delete(b, name, b.Props.Write.Fsync); err != nil {
 			return err
 		}
 		if b.Props.EC.Enabled {
-			s.ecDelete(r.Context(), view, b, name) // ec_restore.go
+			s.ecDelete(r.Context(), view, b, name, prev) // ec_delete.go
 		}
 		return c.NoContent(http.StatusOK)
 	default:

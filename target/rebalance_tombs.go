@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,10 @@ type tombstone struct {
 	// that crossed the delete): its sender then drops it, so the delete did find the object
 	// although no target answers that it removed one.
 	Hit bool `json:"hit,omitempty"`
+	// Pending are the targets that may still hold EC slices or replicas of the deleted object
+	// because the DELETE could not reach them (ec_delete.go); the tombstone is kept, and the
+	// delete retried, until none is left.
+	Pending []string `json:"pending,omitempty"`
 }
 
 // kills reports whether a copy with stamp s is dead under the tombstone: it was written at an
@@ -110,13 +115,71 @@ func newTombstones() *tombstones { return &tombstones{m: map[string]tombstone{}}
 // add records a delete of the object with stamp st (merged with an earlier tombstone: the
 // later stamp wins).
 func (t *tombstones) add(b *meta.Bucket, name string, st stamp, now time.Time) {
-	key := meta.ObjectKey(b.Key(), name)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.m[key]; ok && old.BucketID == b.ID && (old.kills(st) || st == old.Stamp) {
-		return // the one recorded is as late
+	t.addLocked(b, name, st, now, nil)
+}
+
+// addPending is add for an EC delete that could not reach the targets pending: the tombstone
+// also names them (merged with those an earlier one names).
+func (t *tombstones) addPending(b *meta.Bucket, name string, st stamp, now time.Time, pending []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.addLocked(b, name, st, now, pending)
+}
+
+func (t *tombstones) addLocked(b *meta.Bucket, name string, st stamp, now time.Time, pending []string) {
+	key := meta.ObjectKey(b.Key(), name)
+	old, ok := t.m[key]
+	if ok && old.BucketID == b.ID {
+		merged := old.Pending
+		for _, n := range pending {
+			if !slices.Contains(merged, n) {
+				merged = append(slices.Clip(merged), n)
+			}
+		}
+		if old.kills(st) || st == old.Stamp {
+			if len(merged) != len(old.Pending) {
+				old.Pending = merged
+				t.m[key] = old
+				t.persistLocked()
+			}
+			return // the one recorded is as late
+		}
+		pending = merged
 	}
-	t.m[key] = tombstone{Bucket: b.Key(), BucketID: b.ID, Name: name, Stamp: st, At: now}
+	t.m[key] = tombstone{Bucket: b.Key(), BucketID: b.ID, Name: name, Stamp: st, At: now, Pending: pending}
+	t.persistLocked()
+}
+
+// pending returns the tombstones that still name targets an EC delete did not reach.
+func (t *tombstones) pending() []tombstone {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []tombstone
+	for _, ts := range t.m {
+		if len(ts.Pending) > 0 {
+			ts.Pending = slices.Clone(ts.Pending)
+			out = append(out, ts)
+		}
+	}
+	return out
+}
+
+// reached drops target node from the pending list of the tombstone of key with stamp st.
+func (t *tombstones) reached(key string, st stamp, node string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ts, ok := t.m[key]
+	if !ok || ts.Stamp != st || !slices.Contains(ts.Pending, node) {
+		return
+	}
+	ts.Pending = slices.DeleteFunc(slices.Clone(ts.Pending), func(n string) bool { return n == node })
+	if len(ts.Pending) == 0 {
+		ts.Pending = nil
+		ts.At = now // from now on pruned as any other
+	}
+	t.m[key] = ts
 	t.persistLocked()
 }
 
@@ -201,7 +264,7 @@ func (t *tombstones) prune(cutoff time.Time, all bool) {
 	defer t.mu.Unlock()
 	n := len(t.m)
 	for k, ts := range t.m {
-		if all || ts.At.Before(cutoff) {
+		if len(ts.Pending) == 0 && (all || ts.At.Before(cutoff)) {
 			delete(t.m, k)
 		}
 	}

@@ -55,6 +55,7 @@ func (s *Server) initJobs() {
 func (s *Server) runJobs(ctx context.Context, g *errgroup.Group) {
 	g.Go(func() error { s.reb.run(ctx); return nil })
 	g.Go(func() error { s.reb.settle(ctx); return nil })
+	g.Go(func() error { s.retryECDeletes(ctx); return nil }) // ec_delete.go
 	g.Go(func() error {
 		select {
 		case <-ctx.Done():

@@ -49,12 +49,13 @@ func (s *Server) s3Object(c echo.Context, view *api.View, b *meta.Bucket, name s
 		if uploadID != "" {
 			return s.mpuAbort(c, b, name, uploadID)
 		}
+		prev := s.store.NewestMeta(b, name)
 		err := s.store.Delete(b, name, b.Props.Write.Fsync)
 		if err != nil && !isNotFound(err) {
 			return err
 		}
 		if b.Props.EC.Enabled {
-			s.ecDelete(r.Context(), view, b, name) // ec_restore.go
+			s.ecDelete(r.Context(), view, b, name, prev) // ec_delete.go
 		}
 		return c.NoContent(http.StatusNoContent)
 	default:
