@@ -77,7 +77,7 @@ func loopExt4(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a loop device")
 	}
-	for _, tool := range []string{"losetup", "mkfs.ext4", "mount", "umount"} {
+	for _, tool := range []string{"losetup", "mkfs.ext4", "e2fsck", "findmnt", "mount", "umount"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s (apt-get install mount e2fsprogs)", tool)
 		}
