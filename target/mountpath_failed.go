@@ -71,35 +71,10 @@ func (s *Store) saveFailedLocked(set *mountpathSet) {
 		return
 	}
 	for _, mp := range set.active {
-		if err := s.writeSysFile(mp, failedRecordName, raw); err != nil {
+		if err := writeFileAtomic(s.fs, mp+"/"+sysDir+"/"+failedRecordName, raw); err != nil { // nodeid.go
 			s.log.Error("cannot write the record of failed mountpaths", "mountpath", mp, "err", err)
 		}
 	}
-}
-
-// writeSysFile replaces <mp>/.ais/sys/name durably: work file, fsync, rename, fsync dir.
-func (s *Store) writeSysFile(mp, name string, data []byte) error {
-	dir := mp + "/" + sysDir
-	tmp := fmt.Sprintf("%s/%s.%s.tmp", dir, name, randomHex(4))
-	f, err := s.fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = s.fs.Rename(tmp, dir+"/"+name)
-	}
-	if err != nil {
-		_ = s.fs.Remove(tmp)
-		return err
-	}
-	return s.fs.SyncDir(dir)
 }
 
 // faultMountpath disables a mountpath whose disk failed its health probe. Unlike a disable by

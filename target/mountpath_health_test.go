@@ -200,12 +200,20 @@ func TestDeadDiskIsDisabled(t *testing.T) {
 	mustPut(t, s.store, b, onDisk, "new") // writes go to the healthy mountpath
 
 	// A restart keeps the dead disk disabled.
-	again, err := OpenStore(OSFS{}, mps, time.Now, testLog(t))
-	if err != nil {
-		t.Fatalf("reopen with a dead disk: %v", err)
-	}
+	again := newProbeTarget(t, nil, mps).store
 	if st := again.mountpathState(); len(st.Active) != 1 || len(st.Disabled) != 1 || st.Disabled[0] != disk {
 		t.Fatalf("after a restart: %+v, want %s still disabled", st, disk)
+	}
+	// Without the record, the dead disk fails at start and is disabled (and recorded) then.
+	if err := os.Remove(filepath.Join(mps[0], sysDir, failedRecordName)); err != nil {
+		t.Fatal(err)
+	}
+	again = newProbeTarget(t, nil, mps).store
+	if st := again.mountpathState(); len(st.Active) != 1 || len(st.Disabled) != 1 || st.Disabled[0] != disk {
+		t.Fatalf("a restart on a dead disk without the record: %+v, want %s disabled", st, disk)
+	}
+	if _, err := os.Stat(filepath.Join(mps[0], sysDir, failedRecordName)); err != nil {
+		t.Fatalf("the failure at start was not recorded: %v", err)
 	}
 
 	// Repair: unmount, check, mount again; enable.
@@ -232,10 +240,7 @@ func TestDeadDiskIsDisabled(t *testing.T) {
 	if data, _ := mustRead(t, s.store, b, onDisk); data != "new" {
 		t.Fatalf("read %q after enable and resilver, want the newest version", data)
 	}
-	again, err = OpenStore(OSFS{}, mps, time.Now, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	again = newProbeTarget(t, nil, mps).store
 	if st := again.mountpathState(); len(st.Active) != 2 || len(st.Disabled) != 0 {
 		t.Fatalf("after enable and restart: %+v, want both in use", st)
 	}

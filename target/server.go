@@ -88,7 +88,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := resolveNodeID(cfg.FS, cfg.Mountpaths, cfg.ID)
+	id, err := resolveNodeID(cfg.FS, store.Mountpaths(), cfg.ID) // not on a disabled (failed) disk
 	if err != nil {
 		return nil, err
 	}
