@@ -77,7 +77,7 @@ func loopExt4(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a loop device")
 	}
-	for _, tool := range []string{"losetup", "mkfs.ext4", "e2fsck", "findmnt", "mount", "umount"} {
+	for _, tool := range []string{"losetup", "mkfs.ext4", "e2fsck", "mount", "umount"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s (apt-get install mount e2fsprogs)", tool)
 		}
@@ -216,13 +216,10 @@ func TestDeadDiskIsDisabled(t *testing.T) {
 		t.Fatalf("the failure at start was not recorded: %v", err)
 	}
 
-	// Repair: unmount, check, mount again; enable.
-	out, err := exec.Command("findmnt", "-n", "-o", "SOURCE", disk).Output()
-	if err != nil {
-		t.Fatalf("findmnt %s: %v", disk, err)
-	}
-	dev := strings.TrimSpace(string(out))
-	for _, c := range [][]string{{"umount", disk}, {"e2fsck", "-fy", dev}, {"mount", dev, disk}} {
+	// Repair: unmount, check the image, mount it again (on a new loop device: another mount
+	// namespace may still hold the old one); enable.
+	img := filepath.Join(filepath.Dir(disk), "disk.img")
+	for _, c := range [][]string{{"umount", disk}, {"e2fsck", "-fy", img}, {"mount", "-o", "loop", img, disk}} {
 		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil && c[0] != "e2fsck" {
 			t.Fatalf("%v: %v\n%s", c, err, out)
 		}

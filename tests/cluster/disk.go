@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +17,9 @@ import (
 // unmounts it, checks it and mounts it again, as an operator would after replacing a cable.
 type LoopDisk struct {
 	t   testing.TB
-	Dir string
-	Dev string
+	Dir string // the mountpath
+	Dev string // the loop device it is mounted from now
+	img string
 }
 
 // SkipUnlessLoopDisks skips the test unless it runs as root with the tools LoopDisk needs
@@ -48,13 +48,10 @@ func NewLoopDisk(t testing.TB, dir string, sizeMiB int64) *LoopDisk {
 	if err := os.Truncate(img, sizeMiB<<20); err != nil {
 		t.Fatal(err)
 	}
-	d := &LoopDisk{t: t, Dir: dir}
-	d.Dev = d.run("losetup", "--find", "--show", img)
-	t.Cleanup(func() {
-		_ = exec.Command("umount", "-l", dir).Run()
-		_ = exec.Command("losetup", "-d", d.Dev).Run()
-		_ = os.Remove(img)
-	})
+	d := &LoopDisk{t: t, Dir: dir, img: img}
+	t.Cleanup(func() { _ = os.Remove(img) })
+	d.Dev = d.attach()
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
 	d.run("mkfs.ext4", "-q", "-F", d.Dev)
 	d.run("mount", d.Dev, dir)
 	return d
@@ -74,24 +71,31 @@ func (d *LoopDisk) Fail() {
 	}
 }
 
-// Repair unmounts the failed file system, checks it and mounts it again.
+// Repair unmounts the failed file system, checks it and mounts it again on a new loop device
+// over the same image. Checking the image rather than the old device, and a new device, keep
+// it working when another process's mount namespace (ip netns exec, made while the disk was
+// mounted) still holds the old, shut-down file system: its device then stays "in use".
 func (d *LoopDisk) Repair() {
 	d.t.Helper()
 	d.run("umount", d.Dir)
-	// e2fsck exits 1 when it corrected something, which is expected after a shutdown, and 8
-	// ("in use") while the kernel is still letting go of the unmounted file system.
-	for try := 0; ; try++ {
-		out, err := exec.Command("e2fsck", "-fy", d.Dev).CombinedOutput()
+	// e2fsck exits 1 when it corrected something, which is expected after a shutdown.
+	if out, err := exec.Command("e2fsck", "-fy", d.img).CombinedOutput(); err != nil {
 		var ee *exec.ExitError
-		if err == nil || errors.As(err, &ee) && ee.ExitCode() == 1 {
-			break
+		if !errors.As(err, &ee) || ee.ExitCode() > 1 {
+			d.t.Fatalf("e2fsck %s: %v\n%s", d.img, err, out)
 		}
-		if try == 50 || !strings.Contains(string(out), "in use") {
-			d.t.Fatalf("e2fsck %s: %v\n%s", d.Dev, err, out)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	_ = exec.Command("losetup", "-d", d.Dev).Run() // released once nobody holds it
+	d.Dev = d.attach()
 	d.run("mount", d.Dev, d.Dir)
+}
+
+// attach sets up a loop device over the image and releases it when the test ends.
+func (d *LoopDisk) attach() string {
+	d.t.Helper()
+	dev := d.run("losetup", "--find", "--show", d.img)
+	d.t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
+	return dev
 }
 
 func (d *LoopDisk) run(name string, args ...string) string {

@@ -116,7 +116,9 @@ func TestMountpathFailure(t *testing.T) {
 			for i := 0; lctx.Err() == nil; i++ {
 				bucket := []string{"mirrored", "plain"}[i%2]
 				o := body{name: fmt.Sprintf("w%d/%05d", w, i), size: 1024 + int64(i%64)<<10, seed: 9}
-				_, err := m.cl.PutObject(ctx, bucket, o.name, o.reader(), o.size, nil) // not lctx: a PUT is finished, so its object is known
+				// A seekable body, so the client can send it again after a 503 MountpathFault;
+				// ctx, not lctx: every PUT finishes, so its object is known.
+				_, err := m.cl.PutObject(ctx, bucket, o.name, bytes.NewReader(o.bytes()), o.size, nil)
 				switch {
 				case err != nil:
 					if st.writeErrs.Add(1) <= 5 {
