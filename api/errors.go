@@ -84,6 +84,7 @@ var table = []row{
 	{meta.ErrJobRunning, "JobRunning", http.StatusConflict},
 	{meta.ErrMountpathExists, "MountpathExists", http.StatusConflict},
 	{meta.ErrNoMountpath, "MountpathNotFound", http.StatusNotFound},
+	{meta.ErrMountpathFault, "MountpathFault", http.StatusServiceUnavailable},
 	{meta.ErrUserNotFound, "UserNotFound", http.StatusNotFound},
 	{meta.ErrUserExists, "UserAlreadyExists", http.StatusConflict},
 	{meta.ErrAccessKeyNotFound, "AccessKeyNotFound", http.StatusNotFound},

@@ -81,4 +81,8 @@ var (
 	ErrAborted         = newErr(KindTransient, "job aborted")
 	ErrMountpathExists = newErr(KindExist, "mountpath already attached")
 	ErrNoMountpath     = newErr(KindNotExist, "no such mountpath")
+	// ErrMountpathFault: the disk under one of the target's mountpaths answered with an I/O
+	// error. The target probes it and disables it if it is dead; a retry is served from
+	// another copy or written to another mountpath.
+	ErrMountpathFault = newErr(KindTransient, "a disk of the target failed; retry")
 )

@@ -58,6 +58,9 @@ type Config struct {
 	// Rebalance tunes rebalance and resilver (rebalance_config.go).
 	Rebalance RebalanceConfig
 
+	// MountpathProbe tunes the health probes that find a failed disk (mountpath_health.go).
+	MountpathProbe MountpathProbeConfig
+
 	// MountpathBandwidth, in bytes per second, caps the reads and writes of each mountpath
 	// (0: no cap). It is a test mode that stands in for disks of a known speed, to measure how
 	// throughput scales with targets on one machine (NewThrottledFS, docs/performance.md).
@@ -79,6 +82,7 @@ func DefaultConfig() Config {
 		LeaveOnStop:       true,
 		MultipartExpiry:   7 * 24 * time.Hour,
 		Rebalance:         DefaultRebalanceConfig(),
+		MountpathProbe:    MountpathProbeConfig{Interval: 30 * time.Second, Timeout: 10 * time.Second},
 		Clock:             realClock{},
 		FS:                OSFS{},
 	}
@@ -121,8 +125,21 @@ func (c Config) Validate() error {
 	if c.EpochWait <= 0 || c.HeartbeatInterval <= 0 || c.ShutdownTimeout <= 0 || c.MultipartExpiry < 0 {
 		return bad("durations must be positive")
 	}
+	if c.MountpathProbe.Interval < 0 || c.MountpathProbe.Timeout <= 0 {
+		return bad("mountpath probe: interval must not be negative and timeout must be positive")
+	}
 	if c.MountpathBandwidth < 0 {
 		return bad("mountpath bandwidth must not be negative")
 	}
 	return nil
+}
+
+// MountpathProbeConfig tunes the health probes of the mountpaths (mountpath_health.go). An I/O
+// error that says a disk may have failed always starts a probe; a probe that fails disables
+// the mountpath.
+type MountpathProbeConfig struct {
+	// Interval between background probes of every mountpath in use; 0 turns them off.
+	Interval time.Duration
+	// Timeout bounds one probe: a disk that does not answer within it has failed (hung).
+	Timeout time.Duration
 }

@@ -305,13 +305,16 @@ func (s *Server) getObject(c echo.Context, view *api.View, b *meta.Bucket, name 
 	if done {
 		return nil
 	}
-	return sendRange(c, b, obj, status, off, n)
+	return s.sendRange(c, b, obj, status, off, n)
 }
 
 // sendRange answers status and n bytes of obj from off. An *os.File under an
 // io.LimitedReader, copied into the server's own ResponseWriter, is sent by the kernel
 // (sendfile) without passing through user space.
-func sendRange(c echo.Context, b *meta.Bucket, obj *Object, status int, off, n int64) error {
+//
+// A read error that sendfile met on the disk is reported to the mountpath's health check like
+// any other (the file's own wrapper does not see it); the answer is cut short, never wrong.
+func (s *Server) sendRange(c echo.Context, b *meta.Bucket, obj *Object, status int, off, n int64) error {
 	if off > 0 {
 		if _, err := obj.File.Seek(off, io.SeekStart); err != nil {
 			return err
@@ -323,6 +326,10 @@ func sendRange(c echo.Context, b *meta.Bucket, obj *Object, status int, off, n i
 	}
 	c.Response().WriteHeader(status)
 	if _, err := io.Copy(c.Response().Writer, io.LimitReader(src, n)); err != nil {
+		var fe *faultError
+		if diskFault(err) && !errors.As(err, &fe) {
+			s.mphealth.suspect(obj.File.Name(), err)
+		}
 		return fmt.Errorf("target: send %s/%s: %w", b.Key(), obj.Meta.Name, err)
 	}
 	return nil

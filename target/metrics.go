@@ -105,6 +105,10 @@ func (s *Server) installTelemetry() {
 				return 0
 			}),
 		newMountpathCollector(s.store.Mountpaths()),
+		s.mphealth.ioErrors, s.mphealth.failures,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ais_target_mountpaths_disabled",
+			Help: "Mountpaths disabled: by request, or by the target because their disk failed its health probe."},
+			func() float64 { return float64(len(s.store.mpset.Load().disabled)) }),
 		&jobCollector{src: func() JobSource {
 			if b := t.jobs.Load(); b != nil {
 				return b.js

@@ -113,17 +113,25 @@ func (s *Server) openForRead(b *meta.Bucket, name string, validate bool) (*Objec
 		}
 		return o, err
 	}
-	mp := s.mirror.reads.leastBusy(s.store.copyOrder(b, name))[0]
-	o, err := s.store.OpenCopy(mp, b, name)
-	if err == nil && validate && !o.Meta.EC.Sliced() {
-		if err = s.store.Verify(o); err != nil {
-			_ = o.Close()
+	// A copy on a disk that fails (meta.ErrMountpathFault) is passed over for the next one;
+	// the disk's health probe is under way (mountpath_health.go).
+	var err error
+	for _, mp := range s.mirror.reads.leastBusy(s.store.copyOrder(b, name)) {
+		var o *Object
+		o, err = s.store.OpenCopy(mp, b, name)
+		if err == nil && validate && !o.Meta.EC.Sliced() {
+			if err = s.store.Verify(o); err != nil {
+				_ = o.Close()
+			}
+		}
+		if err == nil {
+			return s.countRead(mp, o), nil
+		}
+		if !errors.Is(err, meta.ErrMountpathFault) {
+			break
 		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("target: open %s/%s: %w", b.Key(), name, err)
-	}
-	return s.countRead(mp, o), nil
+	return nil, fmt.Errorf("target: open %s/%s: %w", b.Key(), name, err)
 }
 
 // restorable reports whether a failed open may be cured by restoring the object from

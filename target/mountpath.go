@@ -156,6 +156,9 @@ func (s *Store) changeMountpaths(action, mp string) (*mountpathSet, error) {
 	}
 	slices.Sort(next.active)
 	s.mpset.Store(next)
+	if !in(next.disabled) {
+		s.forgetFailedLocked(mp, next) // mountpath_failed.go
+	}
 	s.log.Info("mountpaths changed", "action", action, "mountpath", mp, "active", next.active, "draining", next.draining,
 		"disabled", next.disabled)
 	return next, nil

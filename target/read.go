@@ -45,7 +45,7 @@ func (s *Store) Open(b *meta.Bucket, name string) (*Object, error) {
 			if o := s.openElsewhere(b, name, mp); o != nil { // mountpath.go: a resilver has not moved it yet
 				return o, nil
 			}
-			return fail(meta.ErrObjectNotFound)
+			return fail(s.missing()) // mountpath_failed.go
 		}
 		return fail(err)
 	}

@@ -80,7 +80,7 @@ func (s *Server) s3Get(c echo.Context, view *api.View, b *meta.Bucket, name stri
 	if done {
 		return nil
 	}
-	return sendRange(c, b, obj, status, off, n)
+	return s.sendRange(c, b, obj, status, off, n)
 }
 
 // s3Condition evaluates the conditional headers of a read: 0 to go on, 412 or 304.

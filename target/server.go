@@ -50,8 +50,9 @@ type Server struct {
 	left      chan struct{}
 	leaveOnce sync.Once
 
-	mirror *mirrorState // mirroring, restore on read, scrub (mirror_jobs.go)
-	ec     ecState      // erasure coding (ec_*.go)
+	mirror   *mirrorState     // mirroring, restore on read, scrub (mirror_jobs.go)
+	mphealth *mountpathHealth // finds failed disks (mountpath_health.go)
+	ec       ecState          // erasure coding (ec_*.go)
 }
 
 type signerEntry struct {
@@ -82,11 +83,12 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "target")
-	store, err := OpenStore(cfg.FS, cfg.Mountpaths, cfg.Clock.Now, log)
+	watch := &faultWatchFS{FS: cfg.FS} // disk_fault.go: I/O errors make a mountpath suspect
+	store, err := OpenStore(watch, cfg.Mountpaths, cfg.Clock.Now, log)
 	if err != nil {
 		return nil, err
 	}
-	id, err := resolveNodeID(cfg.FS, cfg.Mountpaths, cfg.ID)
+	id, err := resolveNodeID(cfg.FS, store.Mountpaths(), cfg.ID) // not on a disabled (failed) disk
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +101,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, id: id, clock: cfg.Clock, store: store, mc: mc,
 		follower: api.NewFollower(mc, log), trashKick: make(chan struct{}, 1), ready: make(chan struct{})}
 	s.follower.OnNewEpoch(s.onNewEpoch)
+	s.mphealth = newMountpathHealth(s, cfg.MountpathProbe)
+	watch.report = s.mphealth.suspect
 
 	s.public = newEcho(log, "public")
 	s.public.GET("/v1/health", s.health)
@@ -216,6 +220,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { s.follower.Run(gctx); return nil })
 	g.Go(func() error { s.membership(gctx, node); return nil })
 	g.Go(func() error { s.janitor(gctx); return nil })
+	g.Go(func() error { s.mphealth.run(gctx); return nil })
 	s.runJobs(gctx, g) // rebalance_wiring.go
 	g.Go(func() error { s.uploadJanitor(gctx); return nil })
 	err := g.Wait()

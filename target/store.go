@@ -25,6 +25,8 @@ type Store struct {
 	fs       FS
 	mpset    atomic.Pointer[mountpathSet] // mountpaths in use and being drained (mountpath.go)
 	mpchange sync.Mutex                   // serializes changes of mpset
+	failed   map[string]failedMountpath   // disabled because their disk failed; guarded by mpchange (mountpath_failed.go)
+	lost     atomic.Pointer[[]string]     // the keys of failed, for readers that do not take mpchange
 	now      func() time.Time
 	log      *slog.Logger
 	// versionFloor, if set, is asked before a new version is counted (not for copies): the
@@ -75,13 +77,39 @@ func OpenStore(fsys FS, mountpaths []string, now func() time.Time, log *slog.Log
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{fs: fsys, now: now, log: log}
-	s.mpset.Store(&mountpathSet{active: append([]string(nil), mountpaths...)})
 	s.bmu.verified = map[string]uint64{}
 	s.bufs.New = func() any { b := make([]byte, bufSize); return &b }
+	s.failed = s.loadFailed(mountpaths)
+	set := &mountpathSet{}
+	var bad []error
 	for _, mp := range mountpaths {
-		if err := s.prepare(mp); err != nil {
-			return nil, fmt.Errorf("target: mountpath %s: %w", mp, err)
+		if fm, ok := s.failed[mp]; ok {
+			log.Error("mountpath stays disabled: its disk failed; after repair, enable it", "mountpath", mp,
+				"failed_at", fm.Time, "cause", fm.Error)
+			set.disabled = append(set.disabled, mp)
+			continue
 		}
+		if err := s.prepare(mp); err != nil {
+			if !diskFault(err) {
+				return nil, fmt.Errorf("target: mountpath %s: %w", mp, err)
+			}
+			// A dead disk does not keep the target down while it has others.
+			log.Error("mountpath failed at start and is disabled; after repair, enable it", "mountpath", mp, "cause", err)
+			s.failed[mp] = failedMountpath{Mountpath: mp, Time: now().UTC(), Error: err.Error()}
+			set.disabled = append(set.disabled, mp)
+			bad = append(bad, fmt.Errorf("target: mountpath %s: %w", mp, err))
+			continue
+		}
+		set.active = append(set.active, mp)
+	}
+	if len(set.active) == 0 {
+		return nil, fmt.Errorf("target: no usable mountpath: every one failed (%s/%s lists those that failed earlier): %v",
+			sysDir, failedRecordName, errors.Join(bad...))
+	}
+	s.mpset.Store(set)
+	s.noteFailedLocked()
+	if len(bad) > 0 {
+		s.saveFailedLocked(set)
 	}
 	return s, nil
 }

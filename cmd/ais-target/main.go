@@ -32,6 +32,9 @@ type cli struct {
 	MultipartExpiry time.Duration `name:"multipart-expiry" default:"168h" help:"S3 API: how long a multipart upload may stay incomplete before its parts are removed."`
 	LeaveOnStop     bool          `name:"leave-on-stop" default:"true" negatable:"" help:"On SIGTERM, put this target into maintenance first so gateways route new requests elsewhere; it sets itself active again when it is back. --no-leave-on-stop: just stop; meta marks it down after the node timeout."`
 
+	MountpathProbeInterval time.Duration `name:"mountpath-probe-interval" default:"30s" help:"How often every mountpath's disk is probed (write, fsync, read back a small file) to find one that failed while nobody read it; 0: only after an I/O error. A disk that fails the probe is disabled (docs/operations.md, A disk fails)."`
+	MountpathProbeTimeout  time.Duration `name:"mountpath-probe-timeout" default:"10s" help:"A mountpath probe that takes longer fails: a hung disk."`
+
 	TestMountpathMiBps int64 `name:"test-mountpath-mibps" env:"AIS_TEST_MOUNTPATH_MIBPS" placeholder:"N" help:"Test mode: cap each mountpath's reads and writes at N MiB/s, standing in for disks of a known speed (docs/performance.md, scale-out). 0: no cap."`
 
 	LogLevel  string `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
@@ -60,6 +63,7 @@ func run(c cli) error {
 	cfg.ShutdownTimeout = c.ShutdownTimeout
 	cfg.LeaveOnStop = c.LeaveOnStop
 	cfg.MultipartExpiry = c.MultipartExpiry
+	cfg.MountpathProbe = target.MountpathProbeConfig{Interval: c.MountpathProbeInterval, Timeout: c.MountpathProbeTimeout}
 	for _, mp := range c.Mountpath {
 		abs, err := filepath.Abs(mp)
 		if err != nil {

@@ -25,6 +25,9 @@ type Spec struct {
 	Proxy bool
 	// MetaArgs, TargetArgs and GatewayArgs are appended to every process of that kind.
 	MetaArgs, TargetArgs, GatewayArgs []string
+	// MountpathSetup, if set, is called with each new target's mountpath directory once it
+	// exists and before the target starts: a test mounts a file system there (LoopDisk).
+	MountpathSetup func(target string, index int, dir string)
 }
 
 // Cluster is a running set of processes. Everything is stopped when the test ends; the
@@ -122,6 +125,9 @@ func (c *Cluster) AddTarget(t testing.TB) *Proc {
 		mp := filepath.Join(c.Dir, id, fmt.Sprintf("mp%d", j))
 		if err := os.MkdirAll(mp, 0o755); err != nil {
 			t.Fatal(err)
+		}
+		if c.Spec.MountpathSetup != nil {
+			c.Spec.MountpathSetup(id, j, mp)
 		}
 		mps = append(mps, mp)
 		args = append(args, "--mountpath", mp)

@@ -43,6 +43,8 @@ type mirCluster struct {
 	seen map[string]bool // mirror jobs waitBucketJob returned already
 	// live are the objects of every bucket of the tests (for the rebalance's count).
 	live map[string][]body
+	// offline are mountpaths that copyPaths does not look at (a dead disk: mpfail_test.go).
+	offline map[string]bool
 }
 
 func (m *mirCluster) stored(bucket string, objs []body) {
@@ -131,6 +133,9 @@ func (m *mirCluster) copyPaths(ctx context.Context, t *testing.T, bucket string,
 	found = map[string][]string{}
 	for _, mps := range m.c.TargetMountpaths {
 		for _, mp := range mps {
+			if m.offline[mp] {
+				continue
+			}
 			root := filepath.Join(mp, "@ais", bucket)
 			_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 				if err != nil || d.IsDir() {
