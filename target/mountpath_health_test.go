@@ -82,6 +82,9 @@ func loopExt4(t *testing.T) string {
 			t.Skipf("needs %s (apt-get install mount e2fsprogs)", tool)
 		}
 	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skipf("needs loop devices (the kernel's loop driver): %v", err)
+	}
 	base := t.TempDir()
 	img, dir := filepath.Join(base, "disk.img"), filepath.Join(base, "mnt")
 	run := func(name string, args ...string) string {

@@ -34,6 +34,9 @@ func SkipUnlessLoopDisks(t testing.TB) {
 			t.Skipf("needs %s: apt-get install mount e2fsprogs", tool)
 		}
 	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skipf("needs loop devices (the kernel's loop driver): %v", err)
+	}
 }
 
 // NewLoopDisk makes a file system of sizeMiB in dir+".img" and mounts it at dir. It is
