@@ -113,6 +113,20 @@ func (s *Server) openForRead(b *meta.Bucket, name string, validate bool) (*Objec
 		}
 		return o, err
 	}
+	if s.store.mixed() {
+		// A mountpath came back (mountpath.go) and may hold older copies: the newest one, until
+		// the resilver is done.
+		o, err := s.store.OpenNewest(b, name)
+		if err == nil && validate && !o.Meta.EC.Sliced() {
+			if err = s.store.Verify(o); err != nil {
+				_ = o.Close()
+			}
+		}
+		if err == nil {
+			return o, nil
+		}
+		return nil, fmt.Errorf("target: open %s/%s: %w", b.Key(), name, err)
+	}
 	// A copy on a disk that fails (meta.ErrMountpathFault) is passed over for the next one;
 	// the disk's health probe is under way (mountpath_health.go).
 	var err error

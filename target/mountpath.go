@@ -19,7 +19,15 @@ type mountpathSet struct {
 	draining []string
 	disabled []string
 	gen      uint64 // counts changes
+	// mixed: a mountpath was attached or enabled and the resilver has not finished. Its
+	// objects may be older than copies written elsewhere while it was away (a repaired disk
+	// enabled again), so reads open the newest copy on any mountpath until then.
+	mixed bool
 }
+
+// mixed reports whether reads must look for the newest copy on every mountpath
+// (mountpathSet.mixed).
+func (s *Store) mixed() bool { return s.mpset.Load().mixed }
 
 // mountpaths returns the mountpaths in use (not a copy: do not change it).
 func (s *Store) mountpaths() []string { return s.mpset.Load().active }
@@ -102,7 +110,7 @@ func (s *Store) changeMountpaths(action, mp string) (*mountpathSet, error) {
 	defer s.mpchange.Unlock()
 	cur := s.mpset.Load()
 	next := &mountpathSet{active: slices.Clone(cur.active), draining: slices.Clone(cur.draining),
-		disabled: slices.Clone(cur.disabled), gen: cur.gen + 1}
+		disabled: slices.Clone(cur.disabled), gen: cur.gen + 1, mixed: cur.mixed}
 	in := func(list []string) bool { return slices.Contains(list, mp) }
 	drop := func(list []string) []string { return slices.DeleteFunc(list, func(x string) bool { return x == mp }) }
 	switch action {
@@ -123,6 +131,7 @@ func (s *Store) changeMountpaths(action, mp string) (*mountpathSet, error) {
 		}
 		next.draining = drop(next.draining)
 		next.active = append(next.active, mp)
+		next.mixed = true
 	case api.MountpathEnable:
 		if !in(cur.disabled) {
 			return nil, fmt.Errorf("target: enable %s: %w: not a disabled mountpath", mp, meta.ErrNoMountpath)
@@ -133,6 +142,7 @@ func (s *Store) changeMountpaths(action, mp string) (*mountpathSet, error) {
 		next.disabled = drop(next.disabled)
 		next.draining = drop(next.draining)
 		next.active = append(next.active, mp)
+		next.mixed = true
 	case api.MountpathDetach, api.MountpathDisable:
 		switch {
 		case in(cur.active):
@@ -170,10 +180,10 @@ func (s *Store) drained(gen uint64) {
 	s.mpchange.Lock()
 	defer s.mpchange.Unlock()
 	cur := s.mpset.Load()
-	if cur.gen != gen || len(cur.draining) == 0 {
+	if cur.gen != gen || len(cur.draining) == 0 && !cur.mixed {
 		return
 	}
 	next := &mountpathSet{active: cur.active, disabled: cur.disabled, gen: cur.gen + 1}
 	s.mpset.Store(next)
-	s.log.Info("mountpaths drained", "released", cur.draining, "active", next.active)
+	s.log.Info("mountpaths drained", "released", cur.draining, "active", next.active, "mixed", cur.mixed)
 }

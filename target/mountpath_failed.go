@@ -94,7 +94,7 @@ func (s *Store) faultMountpath(mp string, cause error) (*mountpathSet, error) {
 		return nil, fmt.Errorf("target: fail %s: %w", mp, meta.ErrNoMountpath)
 	}
 	next := &mountpathSet{active: drop(slices.Clone(cur.active)), draining: drop(slices.Clone(cur.draining)),
-		disabled: slices.Clone(cur.disabled), gen: cur.gen + 1}
+		disabled: slices.Clone(cur.disabled), gen: cur.gen + 1, mixed: cur.mixed}
 	if !in(next.disabled) {
 		next.disabled = append(next.disabled, mp)
 	}

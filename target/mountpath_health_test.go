@@ -230,8 +230,8 @@ func TestDeadDiskIsDisabled(t *testing.T) {
 	if _, err := s.store.changeMountpaths(api.MountpathEnable, disk); err != nil {
 		t.Fatalf("enable after repair: %v", err)
 	}
-	// Until the resilver has run, a GET may find the copy the repaired disk kept; the
-	// resilver keeps the newer one.
+	// Until the resilver has run, reads look at every mountpath for the newest copy
+	// (TestEnabledDiskOlderCopies); the resilver keeps the newer one in its HRW place.
 	j, err := s.startResilver("resilver-after-repair")
 	if err != nil {
 		t.Fatal(err)
@@ -364,4 +364,54 @@ func counterValue(t *testing.T, s *Server, name, mp string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestEnabledDiskOlderCopies: a disk that failed, was repaired and enabled again may hold an
+// older copy of an object written meanwhile on another mountpath; until the resilver is done,
+// a GET serves the newer copy (plain and mirrored buckets alike), and after it the newer copy is
+// in the HRW place.
+func TestEnabledDiskOlderCopies(t *testing.T) {
+	tt := newTestTarget(t)
+	s := tt.srv
+	s.store.now = time.Now
+	buckets := []*meta.Bucket{testBucket("bkt", 1, ""), testBucket("mir", 2, `{"mirror":{"copies":2}}`)}
+	s.Follower().Store(testSnapshot(6, buckets...))
+	for _, b := range buckets {
+		// An object whose HRW mountpath is the one that fails.
+		var name string
+		for i := 0; ; i++ {
+			name = fmt.Sprintf("obj-%d", i)
+			if meta.Mountpath(meta.ObjectKey(b.Key(), name), tt.mps) == tt.mps[0] {
+				break
+			}
+		}
+		mustPut(t, s.store, b, name, "old bytes")
+		if _, err := s.store.faultMountpath(tt.mps[0], errors.New("test: input/output error")); err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, s.store, b, name, "new bytes")
+		if _, err := s.store.changeMountpaths(api.MountpathEnable, tt.mps[0]); err != nil {
+			t.Fatal(err)
+		}
+		o, err := s.openForRead(b, name, false)
+		if err != nil {
+			t.Fatalf("%s: GET after enable: %v", b.Name, err)
+		}
+		got, _ := io.ReadAll(io.LimitReader(o.File, o.Meta.Size))
+		o.Close()
+		if string(got) != "new bytes" {
+			t.Fatalf("%s: GET after enable, before the resilver: %q, want the newer copy", b.Name, got)
+		}
+		j, err := s.startResilver("resilver-" + b.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-j.Done()
+		if s.store.mixed() {
+			t.Fatalf("%s: still reading every mountpath after the resilver", b.Name)
+		}
+		if data, _ := mustRead(t, s.store, b, name); data != "new bytes" {
+			t.Fatalf("%s: after the resilver: %q", b.Name, data)
+		}
+	}
 }

@@ -33,6 +33,11 @@ func (s *Store) Open(b *meta.Bucket, name string) (*Object, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if s.mixed() {
+		if o, err := s.OpenNewest(b, name); err == nil {
+			return o, nil // mountpath.go: a mountpath came back with older copies, maybe
+		}
+	}
 	f, err := s.fs.Open(path)
 	if err == nil {
 		if fi, serr := f.Stat(); serr == nil && fi.IsDir() { // the object is path/dirObjName (dirobj.go)
