@@ -19,7 +19,8 @@ import (
 // down, in maintenance) keeps its piece; if nothing remembered the delete, a GET or an
 // ec-repair on the owner would find that piece once the target is back and restore the
 // deleted object from it. So the owner records a tombstone naming those targets (pending):
-// restore on read and ec-repair do not rebuild an object from pieces a tombstone kills, the
+// restore on read and ec-repair do not rebuild an object from pieces a tombstone kills (the
+// targets reached record it too, for reads that fall back to them), the
 // tombstone is not pruned while targets are pending, and a background loop sends the delete
 // again, with the tombstone, until each pending target has removed its piece (a piece of a
 // write that followed the delete stays) or has left the cluster.
@@ -39,6 +40,7 @@ func (s *Server) ecDelete(ctx context.Context, view *api.View, b *meta.Bucket, n
 	var (
 		mu      sync.Mutex
 		pending []string
+		reached []meta.Node
 		wg      sync.WaitGroup
 	)
 	for _, n := range view.Snap.Nodes {
@@ -58,18 +60,31 @@ func (s *Server) ecDelete(ctx context.Context, view *api.View, b *meta.Bucket, n
 			} else {
 				_, err = s.deleteSlice(ctx, n, b, name, nil)
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
 				s.log.Warn("EC delete: slice not removed; retrying in the background", "object", name, "node", n.ID, "err", err)
-				mu.Lock()
 				pending = append(pending, n.ID)
-				mu.Unlock()
+			} else if n.ID != s.id {
+				reached = append(reached, n)
 			}
 		}()
 	}
 	wg.Wait()
-	if len(pending) > 0 {
-		s.reb.tombs.addPending(b, name, st, s.clock.Now(), pending)
+	if len(pending) == 0 {
+		return
 	}
+	s.reb.tombs.addPending(b, name, st, s.clock.Now(), pending)
+	// The targets reached learn the tombstone too: one of them may be asked to serve the object
+	// from its pieces while the owner is unreachable (the gateway's fallback read).
+	for _, n := range reached {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = s.deleteSlice(ctx, n, b, name, &st)
+		}()
+	}
+	wg.Wait()
 }
 
 // ecKilled reports whether the tombstone ts kills the write a slice or replica record rec
