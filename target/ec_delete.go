@@ -16,7 +16,7 @@ import (
 
 // Deletes in an EC bucket (docs/protection.md). The owner removes its copy, then every
 // target's slice or replica of the object. A target that cannot be reached (killed, cut off,
-// down, in maintenance) keeps its piece; if nothing remembered the delete, a GET or an
+// down) keeps its piece; if nothing remembered the delete, a GET or an
 // ec-repair on the owner would find that piece once the target is back and restore the
 // deleted object from it. So the owner records a tombstone naming those targets (pending):
 // restore on read and ec-repair do not rebuild an object from pieces a tombstone kills (the
@@ -160,16 +160,7 @@ func (s *Server) deleteSlice(ctx context.Context, n meta.Node, b *meta.Bucket, n
 // target's slice or replica of the object goes; with a tombstone in the headers only one it
 // kills, and the tombstone is recorded. 404 if none was removed.
 func (s *Server) dropSlice(c echo.Context) error {
-	r := c.Request()
-	bucket, name, err := internalName(r.URL.Path, ecPrefix)
-	if err != nil {
-		return err
-	}
-	b, err := s.copyBucket(r, bucket)
-	if err != nil {
-		return err
-	}
-	st, tomb, err := readTombHeaders(r.Header)
+	b, name, st, tomb, err := s.internalDelete(c.Request(), ecPrefix)
 	if err != nil {
 		return err
 	}

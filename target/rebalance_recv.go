@@ -180,22 +180,27 @@ func (s *Server) serveCopy(c echo.Context) error {
 	return nil
 }
 
+// internalDelete reads a data-listener DELETE of prefix{bucket}/{object...}: the bucket (as of
+// this target's view), the object's name, and the tombstone in the headers, if any (tomb).
+func (s *Server) internalDelete(r *http.Request, prefix string) (b *meta.Bucket, name string, st stamp, tomb bool, err error) {
+	bucket, name, err := internalName(r.URL.Path, prefix)
+	if err != nil {
+		return nil, "", st, false, err
+	}
+	if b, err = s.copyBucket(r, bucket); err != nil {
+		return nil, "", st, false, err
+	}
+	st, tomb, err = readTombHeaders(r.Header)
+	return b, name, st, tomb, err
+}
+
 // dropCopy answers DELETE /v1/internal/copies/{bucket}/{object...}: the owner deleted the
 // object during a rebalance, and this target's copies (on any mountpath) go too. With a
 // tombstone in the headers (rebalance_tombs.go) this target records it and removes only the
 // copies it kills. 404 if none was removed; otherwise the answer's Ais-Version is the
 // version removed.
 func (s *Server) dropCopy(c echo.Context) error {
-	r := c.Request()
-	bucket, name, err := internalName(r.URL.Path, copiesPrefix)
-	if err != nil {
-		return err
-	}
-	b, err := s.copyBucket(r, bucket)
-	if err != nil {
-		return err
-	}
-	st, tomb, err := readTombHeaders(r.Header)
+	b, name, st, tomb, err := s.internalDelete(c.Request(), copiesPrefix)
 	if err != nil {
 		return err
 	}
