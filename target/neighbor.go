@@ -331,6 +331,15 @@ func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, na
 	}
 	r := c.Request()
 	switch r.Method {
+	case http.MethodPut, http.MethodPost:
+		if !conditional(r) {
+			return false, nil
+		}
+		// A conditional write (S3 If-Match, If-None-Match: s3_put.go, mpu_http.go) reads the
+		// object's state: like a GET, it must see the newest copy, which may still sit on a
+		// neighbour. Without one here and with a holder that did not answer, it is
+		// unavailable rather than decided against a state that may be stale.
+		return false, s.reb.ensureLocal(r.Context(), view, b, name)
 	case http.MethodGet, http.MethodHead:
 		err := s.reb.ensureLocal(r.Context(), view, b, name)
 		if err != nil && b.Props.EC.Enabled && errors.Is(err, meta.ErrUnavailable) {
@@ -358,4 +367,9 @@ func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, na
 		return true, c.NoContent(http.StatusOK)
 	}
 	return false, nil
+}
+
+// conditional reports whether a write carries a condition on the object's current state.
+func conditional(r *http.Request) bool {
+	return r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != ""
 }
