@@ -49,12 +49,12 @@ func cluster() testbed.Spec { return testbed.Spec{Meta: 3, Targets: 3, Gateways:
 
 func registerOptions() workload.Options {
 	return workload.Options{Prefix: "reg/", Keys: 5, WritesPerKey: 30,
-		Mix: workload.Mix{Get: 50, Put: 35, Delete: 8, List: 7}, Pause: 30 * time.Millisecond}
+		Mix: workload.Mix{Get: 45, Put: 27, CAS: 13, Delete: 8, List: 7}, Pause: 30 * time.Millisecond}
 }
 
 func durabilityOptions() workload.Options {
 	return workload.Options{Prefix: "dur/", Mix: workload.Mix{Get: 25, Put: 62, Delete: 8, List: 5},
-		Pause: 20 * time.Millisecond}
+		Multipart: 10, Pause: 20 * time.Millisecond}
 }
 
 func schedule(count int, quiet, hold [2]time.Duration, faults ...nemesis.Fault) nemesis.Schedule {

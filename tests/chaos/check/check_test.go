@@ -164,6 +164,25 @@ func TestLinearizableModel(t *testing.T) {
 		{"cas refused although the value matched", new(hb).
 			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
 			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Fail, func(e *history.Event) { e.Code = "PreconditionFailed" }), false},
+		{"cas refused by a 404: the object was deleted", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
+			op("c1", history.Delete, "k", "", 3*ms, 4*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 5*ms, 6*ms, history.Fail, func(e *history.Event) { e.Code = "NoSuchKey" }), true},
+		{"cas refused by a 404 while the object existed", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Fail, func(e *history.Event) { e.Code = "NoSuchKey" }), false},
+		{"cas refused concurrently with the write it expects", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 5*ms, history.OK, nil).
+			op("c1", history.CAS, "k", "b", 2*ms, 3*ms, history.Fail, func(e *history.Event) { e.Code = "PreconditionFailed" }).
+			op("c2", history.Get, "k", "", 6*ms, 7*ms, history.OK, read("a")), true},
+		{"cas of unknown outcome may have taken effect", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Info, nil).
+			op("c1", history.Get, "k", "", 5*ms, 6*ms, history.OK, read("b")), true},
+		{"cas of unknown outcome cannot take effect from the wrong state", new(hb).
+			op("c0", history.Put, "k", "x", 1*ms, 2*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Info, nil).
+			op("c1", history.Get, "k", "", 5*ms, 6*ms, history.OK, read("b")), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -95,7 +95,8 @@ var registerModel = porcupine.NondeterministicModel{
 }
 
 // registerOps turns one key's operations into porcupine operations: successful and unknown
-// writes, successful reads with intact bytes, and refused conditional puts. Failed operations
+// writes, successful reads with intact bytes, and refused conditional puts (412, or 404 for
+// an If-Match). Failed operations
 // had no effect and say nothing; reads of damaged bytes are the integrity checker's.
 func registerOps(ops []history.Op, clients map[string]int) []porcupine.Operation {
 	var out []porcupine.Operation
@@ -108,7 +109,9 @@ func registerOps(ops []history.Op, clients map[string]int) []porcupine.Operation
 			output = regOutput{Result: o.Result, Absent: o.Absent, Blind: o.Blind}
 		case o.Type == history.Info && o.Writes():
 			output = regOutput{Unknown: true}
-		case o.Type == history.Fail && o.F == history.CAS && o.Code == "PreconditionFailed":
+		case o.Type == history.Fail && o.F == history.CAS && (o.Code == "PreconditionFailed" || o.Code == "NoSuchKey"):
+			// The condition was false (If-Match of an absent object answers 404): a read of
+			// "not the expected state".
 			output = regOutput{Refused: true}
 		default:
 			continue
