@@ -257,13 +257,17 @@ func (r *rebalancer) versionFloor(ctx context.Context, b *meta.Bucket, name stri
 
 // deleteEverywhere runs before a DELETE while the cluster is unsettled: it leaves a tombstone
 // (stamped with this epoch and the highest version deleted) and removes the copies other
-// targets hold, which record the tombstone too. found says whether one of them had one.
+// targets hold, which record the tombstone too. found says whether this target or one of them
+// had one: a local copy the tombstone kills counts even if it is gone by the time the handler
+// looks (a neighbour's rebalance job that starts now pushes the tombstone it just received back
+// to this owner, and a concurrent GET applies it too: both remove the copy it kills).
 func (r *rebalancer) deleteEverywhere(ctx context.Context, view *api.View, b *meta.Bucket, name string) (found, complete bool, err error) {
 	key := meta.ObjectKey(b.Key(), name)
 	st := stamp{Epoch: view.Snap.Epoch, Version: r.tombs.version(b, name), Mtime: r.s.clock.Now().UnixNano()}
 	if m := r.s.store.NewestMeta(b, name); m != nil {
 		st.Version = max(st.Version, m.Version)
 		st.Epoch = max(st.Epoch, m.Epoch)
+		found = true
 	}
 	r.tombs.add(b, name, st, r.s.clock.Now())
 	complete = len(balancer.Down(view.Snap)) == 0

@@ -535,3 +535,38 @@ func TestTombstoneAloneIsNotAbsent(t *testing.T) {
 		t.Fatalf("ensureLocal with only a tombstone and t2 down: %v, want Unavailable", err)
 	}
 }
+
+// TestDeleteFindsLocalCopyUnderItsTombstone: while unsettled, a DELETE of an object this owner
+// holds counts as found from the moment its tombstone is recorded, even if the copy is gone
+// before the handler looks: a neighbour's rebalance job starting at that moment pushes the
+// tombstone it just received back to the owner, which removes the copy it kills (chaos,
+// durability-pause-lease-holder: dur/c0/000218, acknowledged at epoch 13 on t0, deleted at epoch
+// 14 just as every target's rebalance-14 started; the DELETE answered 404).
+func TestDeleteFindsLocalCopyUnderItsTombstone(t *testing.T) {
+	tt := newTestTarget(t)
+	r := tt.srv.reb
+	r.started.Store(true)
+	defer r.started.Store(false)
+	name := tt.ownedBy(t, "t1", "local-")
+	tt.put(t, name, "bytes")
+	view := tt.srv.Follower().Current()
+	if !r.unsettled(view) {
+		t.Fatal("test setup: settled")
+	}
+	b := testBucket("bkt", 1, "")
+	found, complete, err := r.deleteEverywhere(context.Background(), view, b, name)
+	if err != nil || !complete {
+		t.Fatalf("deleteEverywhere: complete %v, %v", complete, err)
+	}
+	if !found {
+		t.Fatal("a local copy under the delete's tombstone was not counted as found")
+	}
+	ts, ok := r.tombs.get(b, name)
+	if !ok {
+		t.Fatal("no tombstone")
+	}
+	// What the pushed-back tombstone does meanwhile: the handler then finds nothing to delete.
+	if removed, err := tt.srv.store.removeDead(b, name, ts.Stamp); err != nil || !removed {
+		t.Fatalf("the tombstone does not kill the local copy: removed %v, %v", removed, err)
+	}
+}
