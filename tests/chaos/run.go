@@ -181,6 +181,9 @@ func Execute(ctx context.Context, sc Scenario, seed uint64, dir, bin string, log
 		wg.Wait()
 		return fail("nemesis: %v", err)
 	}
+	if r.Nemesis.Unfinished > 0 {
+		r.Failures = append(r.Failures, fmt.Sprintf("%d jobs stalled by the nemesis never ended", r.Nemesis.Unfinished))
+	}
 	select {
 	case <-ctx.Done():
 	case <-time.After(sc.Tail):
@@ -307,6 +310,9 @@ func (r *Run) Report() string {
 	if len(r.Nemesis.Recoveries) > 0 {
 		fmt.Fprintf(&sb, "  recovery after heal: median %s, max %s (%d heals)\n", median(r.Nemesis.Recoveries),
 			slices.Max(r.Nemesis.Recoveries).Round(time.Millisecond), len(r.Nemesis.Recoveries))
+	}
+	for _, o := range r.Nemesis.Outcomes {
+		fmt.Fprintf(&sb, "  nemesis outcome: %s\n", o)
 	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(&sb, "  HARNESS FAILURE: %s\n", f)
