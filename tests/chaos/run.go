@@ -90,6 +90,9 @@ func Execute(ctx context.Context, sc Scenario, seed uint64, dir, bin string, log
 		r.Elapsed = time.Since(r.Started)
 		return r
 	}
+	if sc.Workload != Register && sc.Workload != Durability || sc.Clients < 1 {
+		return fail("scenario: workload %q with %d clients", sc.Workload, sc.Clients)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail("%v", err)
 	}
@@ -287,6 +290,7 @@ func (r *Run) check(events []history.Event) {
 		check.Listing(ops),
 		check.Integrity(events, ops),
 		check.Corruption(events, ops, workload.FinalPrefix),
+		check.Restored(events, ops, workload.FinalPrefix),
 		check.Epochs(events, ops),
 		rec,
 	}
