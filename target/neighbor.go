@@ -56,6 +56,41 @@ func (f *flights) do(key string, fn func() error) error {
 	return fl.err
 }
 
+// keyLocks serializes work on one key: lock waits for the key's holder, if any, and returns
+// the unlock. Entries exist only while held or waited for.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
 // unsettled reports whether objects may sit elsewhere than at their owner under view: the
 // rebalancer runs (it does not in unit tests of the data path) and not every target has
 // reported its rebalance towards view's placement done, or a target is down.
@@ -354,9 +389,24 @@ func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, na
 		if !s.reb.unsettled(view) || r.URL.Query().Get("uploadId") != "" {
 			return false, nil
 		}
+		// One unsettled DELETE of an object at a time, from its tombstone to the removal of
+		// the local copy: found counts a local copy present when the tombstone is stamped
+		// (its removal may be the tombstone's own doing, pushed back by a neighbour), which
+		// is right only if no other delete can remove that copy in between.
+		unlock := s.reb.deleting.lock(meta.ObjectKey(b.Key(), name))
+		defer unlock()
 		found, complete, err := s.reb.deleteEverywhere(r.Context(), view, b, name)
-		if err != nil || s.store.NewestMeta(b, name) != nil {
-			return false, err // the handler deletes the local copy and answers
+		if err != nil {
+			return false, err
+		}
+		switch err := s.store.Delete(b, name, b.Props.Write.Fsync); {
+		case err == nil:
+			found = true
+		case !isNotFound(err):
+			return false, err
+		}
+		if found && b.Props.EC.Enabled {
+			s.ecDelete(r.Context(), view, b, name) // ec_restore.go
 		}
 		if !found {
 			if !complete {
