@@ -179,6 +179,12 @@ func TestLinearizableModel(t *testing.T) {
 			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
 			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Info, nil).
 			op("c1", history.Get, "k", "", 5*ms, 6*ms, history.OK, read("b")), true},
+		{"cas of unknown outcome may have had no effect", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Info, nil).
+			op("c1", history.Get, "k", "", 5*ms, 6*ms, history.OK, read("a")).
+			op("c1", history.Put, "k", "x", 7*ms, 8*ms, history.OK, nil).
+			op("c1", history.Get, "k", "", 9*ms, 10*ms, history.OK, read("x")), true},
 		{"cas of unknown outcome cannot take effect from the wrong state", new(hb).
 			op("c0", history.Put, "k", "x", 1*ms, 2*ms, history.OK, nil).
 			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Info, nil).
