@@ -64,7 +64,7 @@ func protectedOptions() workload.Options {
 }
 
 func registerOptions() workload.Options {
-	return workload.Options{Prefix: "reg/", Keys: 5, WritesPerKey: 30,
+	return workload.Options{Prefix: "reg/", Keys: 5, WritesPerKey: 30, UnknownPerKey: 10,
 		Mix: workload.Mix{Get: 45, Put: 27, CAS: 13, Delete: 8, List: 7}, Pause: 30 * time.Millisecond}
 }
 

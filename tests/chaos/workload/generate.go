@@ -27,7 +27,11 @@ type Options struct {
 	// WritesPerKey retires a key after this many writes and brings in a fresh one, so each
 	// key's history stays small enough for the linearizability search.
 	WritesPerKey int
-	Mix          Mix
+	// UnknownPerKey retires a key after this many writes of unknown outcome: each may take
+	// effect at any later time, and the search grows exponentially with their number (0: no
+	// limit).
+	UnknownPerKey int
+	Mix           Mix
 	// Pause is the longest random pause between two operations of one client.
 	Pause time.Duration
 	// Sizes picks body sizes; nil uses sizeFor (mostly 1-16 KiB).
@@ -43,23 +47,28 @@ const mpuLargeOneIn = 8
 // Register runs the register workload until ctx ends: every client reads, writes, deletes and
 // lists a small shared set of keys, so that operations on a key overlap and race with faults.
 func Register(ctx context.Context, clients []*Client, seed uint64, o Options) {
-	ks := &keyspace{prefix: o.Prefix, max: o.WritesPerKey}
+	ks := &keyspace{prefix: o.Prefix, max: o.WritesPerKey, maxUnknown: o.UnknownPerKey}
 	for i := 0; i < o.Keys; i++ {
 		ks.slots = append(ks.slots, ks.fresh())
 		ks.writes = append(ks.writes, 0)
+		ks.unknown = append(ks.unknown, 0)
 	}
 	run(ctx, clients, seed, func(c *Client, rng *rand.Rand) {
+		var e history.Event
 		switch pick(rng, o.Mix) {
 		case history.Get:
 			c.Get(ctx, ks.pick(rng, false))
 		case history.Put:
-			c.Put(ctx, ks.pick(rng, true), size(rng, o))
+			e = c.Put(ctx, ks.pick(rng, true), size(rng, o))
 		case history.CAS:
-			c.CAS(ctx, ks.pick(rng, true), size(rng, o))
+			e = c.CAS(ctx, ks.pick(rng, true), size(rng, o))
 		case history.Delete:
-			c.Delete(ctx, ks.pick(rng, true))
+			e = c.Delete(ctx, ks.pick(rng, true))
 		case history.List:
 			c.List(ctx, o.Prefix)
+		}
+		if e.Type == history.Info {
+			ks.unknownWrite(e.Key)
 		}
 	}, o.Pause)
 }
@@ -160,10 +169,13 @@ type keyspace struct {
 	prefix string
 	max    int
 
-	mu     sync.Mutex // guards the following
-	gen    int
-	slots  []string
-	writes []int
+	maxUnknown int
+
+	mu      sync.Mutex // guards the following
+	gen     int
+	slots   []string
+	writes  []int
+	unknown []int
 }
 
 func (k *keyspace) fresh() string {
@@ -180,10 +192,25 @@ func (k *keyspace) pick(rng *rand.Rand, write bool) string {
 	if write {
 		k.writes[i]++
 		if k.max > 0 && k.writes[i] >= k.max {
-			k.slots[i], k.writes[i] = k.fresh(), 0
+			k.slots[i], k.writes[i], k.unknown[i] = k.fresh(), 0, 0
 		}
 	}
 	return key
+}
+
+// unknownWrite counts a write of unknown outcome against key and retires it at maxUnknown.
+func (k *keyspace) unknownWrite(key string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for i, s := range k.slots {
+		if s == key {
+			k.unknown[i]++
+			if k.maxUnknown > 0 && k.unknown[i] >= k.maxUnknown {
+				k.slots[i], k.writes[i], k.unknown[i] = k.fresh(), 0, 0
+			}
+			return
+		}
+	}
 }
 
 // Keys returns every key written or read in events, sorted.
