@@ -56,6 +56,41 @@ func (f *flights) do(key string, fn func() error) error {
 	return fl.err
 }
 
+// keyLocks serializes work on one key: lock waits for the key's holder, if any, and returns
+// the unlock. Entries exist only while held or waited for.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
 // unsettled reports whether objects may sit elsewhere than at their owner under view: the
 // rebalancer runs (it does not in unit tests of the data path) and not every target has
 // reported its rebalance towards view's placement done, or a target is down.
@@ -257,13 +292,17 @@ func (r *rebalancer) versionFloor(ctx context.Context, b *meta.Bucket, name stri
 
 // deleteEverywhere runs before a DELETE while the cluster is unsettled: it leaves a tombstone
 // (stamped with this epoch and the highest version deleted) and removes the copies other
-// targets hold, which record the tombstone too. found says whether one of them had one.
+// targets hold, which record the tombstone too. found says whether this target or one of them
+// had one: a local copy the tombstone kills counts even if it is gone by the time the handler
+// looks (a neighbour's rebalance job that starts now pushes the tombstone it just received back
+// to this owner, and a concurrent GET applies it too: both remove the copy it kills).
 func (r *rebalancer) deleteEverywhere(ctx context.Context, view *api.View, b *meta.Bucket, name string) (found, complete bool, err error) {
 	key := meta.ObjectKey(b.Key(), name)
 	st := stamp{Epoch: view.Snap.Epoch, Version: r.tombs.version(b, name), Mtime: r.s.clock.Now().UnixNano()}
 	if m := r.s.store.NewestMeta(b, name); m != nil {
 		st.Version = max(st.Version, m.Version)
 		st.Epoch = max(st.Epoch, m.Epoch)
+		found = true
 	}
 	r.tombs.add(b, name, st, r.s.clock.Now())
 	complete = len(balancer.Down(view.Snap)) == 0
@@ -331,6 +370,15 @@ func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, na
 	}
 	r := c.Request()
 	switch r.Method {
+	case http.MethodPut, http.MethodPost:
+		if !conditional(r) {
+			return false, nil
+		}
+		// A conditional write (S3 If-Match, If-None-Match: s3_put.go, mpu_http.go) reads the
+		// object's state: like a GET, it must see the newest copy, which may still sit on a
+		// neighbour. Without one here and with a holder that did not answer, it is
+		// unavailable rather than decided against a state that may be stale.
+		return false, s.reb.ensureLocal(r.Context(), view, b, name)
 	case http.MethodGet, http.MethodHead:
 		err := s.reb.ensureLocal(r.Context(), view, b, name)
 		if err != nil && b.Props.EC.Enabled && errors.Is(err, meta.ErrUnavailable) {
@@ -341,9 +389,25 @@ func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, na
 		if !s.reb.unsettled(view) || r.URL.Query().Get("uploadId") != "" {
 			return false, nil
 		}
+		// One unsettled DELETE of an object at a time, from its tombstone to the removal of
+		// the local copy: found counts a local copy present when the tombstone is stamped
+		// (its removal may be the tombstone's own doing, pushed back by a neighbour), which
+		// is right only if no other delete can remove that copy in between.
+		unlock := s.reb.deleting.lock(meta.ObjectKey(b.Key(), name))
+		defer unlock()
+		prev := s.store.NewestMeta(b, name)
 		found, complete, err := s.reb.deleteEverywhere(r.Context(), view, b, name)
-		if err != nil || s.store.NewestMeta(b, name) != nil {
-			return false, err // the handler deletes the local copy and answers
+		if err != nil {
+			return false, err
+		}
+		switch err := s.store.Delete(b, name, b.Props.Write.Fsync); {
+		case err == nil:
+			found = true
+		case !isNotFound(err):
+			return false, err
+		}
+		if found && b.Props.EC.Enabled {
+			s.ecDelete(r.Context(), view, b, name, prev) // ec_delete.go
 		}
 		if !found {
 			if !complete {
@@ -358,4 +422,9 @@ func (s *Server) beforeObject(c echo.Context, view *api.View, b *meta.Bucket, na
 		return true, c.NoContent(http.StatusOK)
 	}
 	return false, nil
+}
+
+// conditional reports whether a write carries a condition on the object's current state.
+func conditional(r *http.Request) bool {
+	return r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != ""
 }

@@ -24,17 +24,18 @@ import (
 // target resume an interrupted job. While any target's rebalance is not done ("unsettled"), a
 // request for an object this target does not hold asks the other targets (neighbor.go).
 type rebalancer struct {
-	s       *Server
-	log     *slog.Logger
-	cfg     RebalanceConfig
-	peer    *http.Client // target-to-target, with 100-continue for copies
-	fence   *jobs.Fence
-	limiter *balancer.Limiter
-	tombs   *tombstones
-	flight  flights
-	gen     atomic.Uint64 // bumped on every placement change
-	started atomic.Bool   // run is running: neighbour lookups are on
-	kick    chan struct{}
+	s        *Server
+	log      *slog.Logger
+	cfg      RebalanceConfig
+	peer     *http.Client // target-to-target, with 100-continue for copies
+	fence    *jobs.Fence
+	limiter  *balancer.Limiter
+	tombs    *tombstones
+	flight   flights
+	deleting keyLocks      // unsettled DELETEs, one per object at a time (neighbor.go)
+	gen      atomic.Uint64 // bumped on every placement change
+	started  atomic.Bool   // run is running: neighbour lookups are on
+	kick     chan struct{}
 	// settledFor is the placement ID for which every holder reported its rebalance done; 0:
 	// none yet.
 	settledFor atomic.Uint64

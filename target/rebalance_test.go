@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -565,6 +566,82 @@ func TestTombstonesInRange(t *testing.T) {
 	} {
 		if got := names(ts.inRange(b, c.prefix, c.start, c.last)); !slices.Equal(got, c.want) {
 			t.Errorf("inRange(%q, %q, %q) = %v, want %v", c.prefix, c.start, c.last, got, c.want)
+		}
+	}
+}
+
+// TestDeleteFindsLocalCopyUnderItsTombstone: while unsettled, a DELETE of an object this owner
+// holds counts as found from the moment its tombstone is recorded, even if the copy is gone
+// before the handler looks: a neighbour's rebalance job starting at that moment pushes the
+// tombstone it just received back to the owner, which removes the copy it kills (chaos,
+// durability-pause-lease-holder: dur/c0/000218, acknowledged at epoch 13 on t0, deleted at epoch
+// 14 just as every target's rebalance-14 started; the DELETE answered 404).
+func TestDeleteFindsLocalCopyUnderItsTombstone(t *testing.T) {
+	tt := newTestTarget(t)
+	r := tt.srv.reb
+	r.started.Store(true)
+	defer r.started.Store(false)
+	name := tt.ownedBy(t, "t1", "local-")
+	tt.put(t, name, "bytes")
+	view := tt.srv.Follower().Current()
+	if !r.unsettled(view) {
+		t.Fatal("test setup: settled")
+	}
+	b := testBucket("bkt", 1, "")
+	found, complete, err := r.deleteEverywhere(context.Background(), view, b, name)
+	if err != nil || !complete {
+		t.Fatalf("deleteEverywhere: complete %v, %v", complete, err)
+	}
+	if !found {
+		t.Fatal("a local copy under the delete's tombstone was not counted as found")
+	}
+	ts, ok := r.tombs.get(b, name)
+	if !ok {
+		t.Fatal("no tombstone")
+	}
+	// What the pushed-back tombstone does meanwhile: the handler then finds nothing to delete.
+	if removed, err := tt.srv.store.removeDead(b, name, ts.Stamp); err != nil || !removed {
+		t.Fatalf("the tombstone does not kill the local copy: removed %v, %v", removed, err)
+	}
+}
+
+// TestConcurrentDeletesFindOneCopy: concurrent unsettled DELETEs of one object remove one
+// copy, so exactly one of them answers 200 and the others 404 (chaos, session 3: with a local
+// copy counted found from its tombstone on, two racing deletes both answered 200, reg/0005 of
+// register-isolate-gateway).
+func TestConcurrentDeletesFindOneCopy(t *testing.T) {
+	tt := newTestTarget(t)
+	r := tt.srv.reb
+	r.started.Store(true)
+	defer r.started.Store(false)
+	for round := 0; round < 50; round++ {
+		name := tt.ownedBy(t, "t1", fmt.Sprintf("racing-%d-", round))
+		tt.put(t, name, "bytes")
+		const n = 8
+		codes := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, _ := do(t, tt.request(t, http.MethodDelete, http.MethodDelete, "bkt", name, 5, nil))
+				codes <- resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		ok := 0
+		for c := range codes {
+			switch c {
+			case http.StatusOK:
+				ok++
+			case http.StatusNotFound:
+			default:
+				t.Fatalf("round %d: a DELETE answered %d", round, c)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: %d of %d concurrent DELETEs of one object answered 200, want 1", round, ok, n)
 		}
 	}
 }

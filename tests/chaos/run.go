@@ -37,6 +37,7 @@ type Run struct {
 	Ops      int // completed client operations
 	ByType   map[string]int
 	ByAPI    []string // "kind ok/total" per client kind
+	S3       string   // what the S3 clients did beyond PUT/GET/DELETE
 	Nemesis  nemesis.Stats
 	Results  []*check.Result
 	Failures []string // setup or harness failures (not anomalies)
@@ -88,6 +89,9 @@ func Execute(ctx context.Context, sc Scenario, seed uint64, dir, bin string, log
 		r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
 		r.Elapsed = time.Since(r.Started)
 		return r
+	}
+	if sc.Workload != Register && sc.Workload != Durability || sc.Clients < 1 {
+		return fail("scenario: workload %q with %d clients", sc.Workload, sc.Clients)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail("%v", err)
@@ -180,6 +184,9 @@ func Execute(ctx context.Context, sc Scenario, seed uint64, dir, bin string, log
 		wg.Wait()
 		return fail("nemesis: %v", err)
 	}
+	if r.Nemesis.Unfinished > 0 {
+		r.Failures = append(r.Failures, fmt.Sprintf("%d jobs stalled by the nemesis never ended", r.Nemesis.Unfinished))
+	}
 	select {
 	case <-ctx.Done():
 	case <-time.After(sc.Tail):
@@ -228,12 +235,22 @@ func (r *Run) check(events []history.Event) {
 		return
 	}
 	okByAPI, byAPI := map[string]int{}, map[string]int{}
+	okByF, byF := map[string]int{}, map[string]int{} // "api f"
 	for _, o := range ops {
 		r.Ops++
 		r.ByType[o.Type]++
 		byAPI[o.API]++
-		if o.Type == history.OK {
+		byF[o.API+" "+o.F]++
+		if o.Type == history.OK || o.F == history.CAS && o.Code == "PreconditionFailed" {
 			okByAPI[o.API]++
+			okByF[o.API+" "+o.F]++
+		}
+	}
+	// So is an operation of one kind that never worked (a conditional PUT counts when it is
+	// refused: the condition was checked).
+	for f, n := range byF {
+		if n >= 20 && okByF[f] == 0 {
+			r.Failures = append(r.Failures, fmt.Sprintf("no %s operation succeeded (%d tried)", f, n))
 		}
 	}
 	// A way in whose every operation failed means a broken client (say, a wrong signature),
@@ -245,6 +262,26 @@ func (r *Run) check(events []history.Event) {
 		}
 	}
 	slices.Sort(r.ByAPI)
+	var cas [3]int // ok, refused, unknown
+	lists, mpus, mpuParts := 0, 0, 0
+	for _, o := range ops {
+		switch {
+		case o.API != workload.S3:
+		case o.F == history.CAS && o.Type == history.OK:
+			cas[0]++
+		case o.F == history.CAS && (o.Code == "PreconditionFailed" || o.Code == "NoSuchKey"):
+			cas[1]++
+		case o.F == history.CAS && o.Type == history.Info:
+			cas[2]++
+		case o.F == history.List && o.Type == history.OK:
+			lists++
+		case o.Parts > 0 && o.Type == history.OK:
+			mpus++
+			mpuParts += o.Parts
+		}
+	}
+	r.S3 = fmt.Sprintf("conditional PUTs %d ok / %d refused / %d unknown; ListObjectsV2 listings %d ok; multipart uploads %d ok (%d parts)",
+		cas[0], cas[1], cas[2], lists, mpus, mpuParts)
 	damaged := check.DamageTargets(events)
 	rec, _ := check.Recovery(events)
 	r.Results = []*check.Result{
@@ -253,6 +290,7 @@ func (r *Run) check(events []history.Event) {
 		check.Listing(ops),
 		check.Integrity(events, ops),
 		check.Corruption(events, ops, workload.FinalPrefix),
+		check.Restored(events, ops, workload.FinalPrefix),
 		check.Epochs(events, ops),
 		rec,
 	}
@@ -272,9 +310,13 @@ func (r *Run) Report() string {
 		r.Scenario.Name, r.Seed, r.Elapsed.Round(time.Second), r.Ops, r.ByType, r.Nemesis.Faults,
 		r.Nemesis.ByFault, r.Anomalies())
 	fmt.Fprintf(&sb, "  by client kind: %s\n", strings.Join(r.ByAPI, ", "))
+	fmt.Fprintf(&sb, "  s3: %s\n", r.S3)
 	if len(r.Nemesis.Recoveries) > 0 {
 		fmt.Fprintf(&sb, "  recovery after heal: median %s, max %s (%d heals)\n", median(r.Nemesis.Recoveries),
 			slices.Max(r.Nemesis.Recoveries).Round(time.Millisecond), len(r.Nemesis.Recoveries))
+	}
+	for _, o := range r.Nemesis.Outcomes {
+		fmt.Fprintf(&sb, "  nemesis outcome: %s\n", o)
 	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(&sb, "  HARNESS FAILURE: %s\n", f)

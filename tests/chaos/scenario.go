@@ -47,14 +47,30 @@ type Scenario struct {
 
 func cluster() testbed.Spec { return testbed.Spec{Meta: 3, Targets: 3, Gateways: 2, Mountpaths: 2} }
 
+// leaseCluster has short leases (renewed every second) and a slow rebalance, so that a
+// rebalance is still running when a nemesis looks for a lease holder, and a pause of a few
+// seconds outlives its lease while staying under the node timeout (10 s).
+func leaseCluster() testbed.Spec {
+	c := cluster()
+	c.ClusterConfig = `{"lease_ttl":"3s","rebalance":{"bandwidth":2097152}}`
+	return c
+}
+
+// protectedOptions is the durability workload of the corruption runs, read-heavy so that
+// damaged objects are read, with multipart uploads (EC slices objects of 256 KiB and more).
+func protectedOptions() workload.Options {
+	return workload.Options{Prefix: "dur/", Mix: workload.Mix{Get: 60, Put: 35, Delete: 2, List: 3},
+		Multipart: 10, Pause: 20 * time.Millisecond}
+}
+
 func registerOptions() workload.Options {
-	return workload.Options{Prefix: "reg/", Keys: 5, WritesPerKey: 30,
-		Mix: workload.Mix{Get: 50, Put: 35, Delete: 8, List: 7}, Pause: 30 * time.Millisecond}
+	return workload.Options{Prefix: "reg/", Keys: 5, WritesPerKey: 30, UnknownPerKey: 10,
+		Mix: workload.Mix{Get: 45, Put: 27, CAS: 13, Delete: 8, List: 7}, Pause: 30 * time.Millisecond}
 }
 
 func durabilityOptions() workload.Options {
 	return workload.Options{Prefix: "dur/", Mix: workload.Mix{Get: 25, Put: 62, Delete: 8, List: 5},
-		Pause: 20 * time.Millisecond}
+		Multipart: 10, Pause: 20 * time.Millisecond}
 }
 
 func schedule(count int, quiet, hold [2]time.Duration, faults ...nemesis.Fault) nemesis.Schedule {
@@ -132,6 +148,21 @@ func Scenarios() []Scenario {
 			Workload: Durability, Clients: 6, Options: durabilityOptions(), Duration: 120 * time.Second, Tail: 2 * time.Second,
 			Schedule: schedule(4, s(2, 4), s(3, 6), nemesis.FillDisk{}),
 			Note:     "a target's first mountpath (48 MiB tmpfs) filled up for 3-6 s"},
+		{Name: "durability-pause-lease-holder", Tier: TierFull, Cluster: leaseCluster(), Workload: Durability, Clients: 6,
+			Options: durabilityOptions(), Duration: 180 * time.Second, Tail: 2 * time.Second,
+			Schedule: schedule(3, s(4, 6), s(5, 8), nemesis.PauseLeaseHolder{}),
+			Note:     "a target in maintenance starts a rebalance (slowed to 2 MiB/s); a target running its part, holding its lease, is SIGSTOPped for 5-8 s past the 3 s lease_ttl; the job must end after SIGCONT"},
+		{Name: "mirror-corruption-and-kills", Tier: TierFull, Cluster: cluster(), Workload: Durability, Clients: 4,
+			BucketProps: `{"checksum":{"validate_read":true},"mirror":{"copies":2}}`,
+			Options:     protectedOptions(), Duration: 90 * time.Second, Tail: 2 * time.Second,
+			Schedule: schedule(14, s(1, 2), s(0.5, 2.5), nemesis.Corrupt{Redundant: true}, nemesis.Kill{Of: nemesis.RandomTarget}),
+			Note:     "mirror.copies=2 on 2 mountpaths: primary copies flipped or truncated, and targets killed; reads get the bytes restored from the other copy"},
+		{Name: "ec-corruption-and-kills", Tier: TierFull, Workload: Durability, Clients: 4,
+			Cluster:     testbed.Spec{Meta: 3, Targets: 4, Gateways: 2, Mountpaths: 2},
+			BucketProps: `{"checksum":{"validate_read":true},"ec":{"enabled":true,"data":2,"parity":1}}`,
+			Options:     protectedOptions(), Duration: 90 * time.Second, Tail: 2 * time.Second,
+			Schedule: schedule(14, s(1, 2), s(0.5, 2.5), nemesis.Corrupt{Redundant: true}, nemesis.Kill{Of: nemesis.RandomTarget}),
+			Note:     "EC 2+1 on 4 targets: owners' copies flipped or truncated, and targets killed; reads get the bytes restored from replicas or slices"},
 		{Name: "corruption-unvalidated-control", Tier: TierFull, Cluster: cluster(), Workload: Durability, Clients: 4,
 			Options: workload.Options{Prefix: "dur/", Mix: workload.Mix{Get: 60, Put: 35, Delete: 2, List: 3},
 				Pause: 20 * time.Millisecond},

@@ -103,7 +103,7 @@ func TestGoodHistory(t *testing.T) {
 	o := ops(t, ev)
 	rec, _ := Recovery(ev)
 	for _, r := range []*Result{Linearizable(o, t.TempDir(), 10*time.Second), Ledger(o, "final", nil),
-		Listing(o), Epochs(ev, o), Integrity(ev, o), Corruption(ev, o, "final"), rec} {
+		Listing(o), Epochs(ev, o), Integrity(ev, o), Corruption(ev, o, "final"), Restored(ev, o, "final"), rec} {
 		if !r.Valid {
 			t.Errorf("%s", r)
 		}
@@ -164,6 +164,31 @@ func TestLinearizableModel(t *testing.T) {
 		{"cas refused although the value matched", new(hb).
 			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
 			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Fail, func(e *history.Event) { e.Code = "PreconditionFailed" }), false},
+		{"cas refused by a 404: the object was deleted", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
+			op("c1", history.Delete, "k", "", 3*ms, 4*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 5*ms, 6*ms, history.Fail, func(e *history.Event) { e.Code = "NoSuchKey" }), true},
+		{"cas refused by a 404 while the object existed", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Fail, func(e *history.Event) { e.Code = "NoSuchKey" }), false},
+		{"cas refused concurrently with the write it expects", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 5*ms, history.OK, nil).
+			op("c1", history.CAS, "k", "b", 2*ms, 3*ms, history.Fail, func(e *history.Event) { e.Code = "PreconditionFailed" }).
+			op("c2", history.Get, "k", "", 6*ms, 7*ms, history.OK, read("a")), true},
+		{"cas of unknown outcome may have taken effect", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Info, nil).
+			op("c1", history.Get, "k", "", 5*ms, 6*ms, history.OK, read("b")), true},
+		{"cas of unknown outcome may have had no effect", new(hb).
+			op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Info, nil).
+			op("c1", history.Get, "k", "", 5*ms, 6*ms, history.OK, read("a")).
+			op("c1", history.Put, "k", "x", 7*ms, 8*ms, history.OK, nil).
+			op("c1", history.Get, "k", "", 9*ms, 10*ms, history.OK, read("x")), true},
+		{"cas of unknown outcome cannot take effect from the wrong state", new(hb).
+			op("c0", history.Put, "k", "x", 1*ms, 2*ms, history.OK, nil).
+			op("c0", history.CAS, "k", "b", 3*ms, 4*ms, history.Info, nil).
+			op("c1", history.Get, "k", "", 5*ms, 6*ms, history.OK, read("b")), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -325,6 +350,46 @@ func TestLedgerDamaged(t *testing.T) {
 	}
 	if r := Ledger(o, "final", nil); r.Valid {
 		t.Errorf("a Corrupt final read of a key not known to be damaged passed the ledger")
+	}
+}
+
+func TestRestored(t *testing.T) {
+	ms := int64(time.Millisecond)
+	corrupt := func(e *history.Event) { e.Code = "Corrupt" }
+	damage := history.Event{Time: 3 * ms, F: history.FaultStart, Fault: FaultCorruptCopy, Key: "k"}
+	damaged := history.Event{Time: 3*ms + 10, F: history.FaultStop, Fault: FaultCorruptCopy, Key: "k"}
+	put := func() *hb { return new(hb).op("c0", history.Put, "k", "a", 1*ms, 2*ms, history.OK, nil) }
+	cases := []struct {
+		name  string
+		h     *hb
+		valid bool
+	}{
+		{"restored bytes served", put().nemesis(damage).nemesis(damaged).
+			op("c1", history.Get, "k", "", 4*ms, 5*ms, history.OK, read("a")).
+			op("final-0", history.Get, "k", "", 6*ms, 7*ms, history.OK, read("a")), true},
+		{"Corrupt although a copy was left", put().nemesis(damage).nemesis(damaged).
+			op("c1", history.Get, "k", "", 4*ms, 5*ms, history.Fail, corrupt).
+			op("final-0", history.Get, "k", "", 6*ms, 7*ms, history.OK, read("a")), false},
+		{"final read Corrupt", put().nemesis(damage).nemesis(damaged).
+			op("final-0", history.Get, "k", "", 6*ms, 7*ms, history.Fail, corrupt), false},
+		{"a read before the damage may say anything", put().
+			op("c1", history.Get, "k", "", 2*ms+1, 3*ms, history.Fail, corrupt).
+			nemesis(damage).nemesis(damaged).
+			op("final-0", history.Get, "k", "", 6*ms, 7*ms, history.OK, read("a")), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := ops(t, tc.h.ev)
+			if r := Restored(tc.h.ev, o, "final"); r.Valid != tc.valid {
+				t.Fatalf("valid = %v, want %v:\n%s", r.Valid, tc.valid, r)
+			}
+			if r := Corruption(tc.h.ev, o, "final"); !r.Valid {
+				t.Fatalf("a restorable damage is not Corruption's:\n%s", r)
+			}
+			if r := Ledger(o, "final", DamageTargets(tc.h.ev)); r.Valid != (tc.valid || tc.name != "final read Corrupt") {
+				t.Fatalf("ledger: %s", r)
+			}
+		})
 	}
 }
 

@@ -18,7 +18,7 @@ func Integrity(events []history.Event, ops []history.Op) *Result {
 	windows := map[string][][2]int64{}
 	start := map[string]int64{}
 	for _, e := range history.NemesisEvents(events) {
-		if e.Fault != FaultCorrupt || e.Key == "" {
+		if e.Fault != FaultCorrupt && e.Fault != FaultCorruptCopy || e.Key == "" {
 			continue
 		}
 		switch e.F {
@@ -102,13 +102,17 @@ func DamageTargets(events []history.Event) map[string]bool {
 	return out
 }
 
-// FaultCorrupt is the nemesis fault name of on-disk damage to one object (Event.Key).
-const FaultCorrupt = "corrupt-object"
+// Nemesis fault names of on-disk damage to one object (Event.Key): FaultCorrupt damages an
+// object's only copy; FaultCorruptCopy damages the primary copy of an object with redundancy
+// (mirror copies, EC replicas or slices), which restore on read must repair.
+const (
+	FaultCorrupt     = "corrupt-object"
+	FaultCorruptCopy = "corrupt-copy"
+)
 
 // Corruption checks that objects damaged on disk are reported, never served: every read of
 // a damaged key that started after the damage fails (500 Corrupt), and the final read of each
-// such key is Corrupt. Restoring damaged objects from redundancy (mirror, EC) does not exist
-// yet; when it does, this checker will expect the restored bytes instead.
+// such key is Corrupt. Objects damaged while they had redundancy are Restored's.
 func Corruption(events []history.Event, ops []history.Op, final string) *Result {
 	r := newResult("corruption reported, never served")
 	damaged := Damaged(events, ops)
@@ -144,5 +148,66 @@ func Corruption(events []history.Event, ops []history.Op, final string) *Result 
 			r.addf("damaged %s: final read failed with %q (%s), not Corrupt", k, f.Code, f.Error)
 		}
 	}
+	return r
+}
+
+// Restored checks objects whose primary copy was damaged while they had redundancy
+// (FaultCorruptCopy): no read that started after the damage fails with Corrupt (restore on read
+// rebuilds the copy from a mirror copy or from EC replicas or slices, then serves it), and the
+// final read of each succeeds. That the bytes served are an intact write of the key is
+// Integrity's rule, and that they are the right write the ledger's and linearizability's.
+func Restored(events []history.Event, ops []history.Op, final string) *Result {
+	r := newResult("restore from redundancy")
+	done := map[string]int64{}
+	started := map[string]int64{}
+	for _, e := range history.NemesisEvents(events) {
+		if e.Fault != FaultCorruptCopy || e.Key == "" {
+			continue
+		}
+		switch e.F {
+		case history.FaultStart:
+			started[e.Key] = e.Time
+		case history.FaultStop:
+			if _, ok := started[e.Key]; ok && e.Error == "" {
+				if _, seen := done[e.Key]; !seen {
+					done[e.Key] = e.Time
+				}
+			}
+		}
+	}
+	keys := make([]string, 0, len(done))
+	for k := range done {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	finals := map[string]history.Op{}
+	served := 0
+	for _, o := range ops {
+		t, ok := done[o.Key]
+		if !ok || o.F != history.Get || o.Call <= t {
+			continue
+		}
+		r.Checked++
+		switch {
+		case o.Type == history.OK && !o.Absent:
+			served++
+		case o.Code == "Corrupt":
+			r.addf("%s read %s at %s, damaged at %s with redundancy left: Corrupt instead of the restored bytes",
+				o.Process, o.Key, ms(o.Call), ms(t))
+		}
+		if strings.HasPrefix(o.Process, final) {
+			finals[o.Key] = o
+		}
+	}
+	for _, k := range keys {
+		if f, ok := finals[k]; !ok || f.Type != history.OK {
+			why := "no final read"
+			if ok {
+				why = fmt.Sprintf("final read failed with %q (%s)", f.Code, f.Error)
+			}
+			r.addf("damaged %s with redundancy left: %s", k, why)
+		}
+	}
+	r.Name = fmt.Sprintf("restore from redundancy (%d objects damaged, %d reads after the damage served bytes)", len(keys), served)
 	return r
 }

@@ -26,7 +26,8 @@ type regOutput struct {
 }
 
 // registerModel is the sequential specification of one object under PUT, GET, DELETE and
-// conditional PUT. It is nondeterministic only for a conditional PUT of unknown outcome.
+// conditional PUT. It is deterministic: an operation of unknown outcome has no return time,
+// so "it had no effect" is the same as "it took effect after everything else".
 var registerModel = porcupine.NondeterministicModel{
 	Init: func() []interface{} { return []interface{}{""} },
 	Step: func(st, in, out interface{}) []interface{} {
@@ -50,7 +51,9 @@ var registerModel = porcupine.NondeterministicModel{
 		case history.CAS:
 			switch {
 			case o.Unknown && s == i.Expect:
-				return []interface{}{i.Value, s}
+				// "No effect" needs no branch: an unknown operation never returns, so it can
+				// always be placed after every other one instead.
+				return []interface{}{i.Value}
 			case o.Unknown:
 				return []interface{}{s}
 			case o.Refused && s != i.Expect:
@@ -95,7 +98,8 @@ var registerModel = porcupine.NondeterministicModel{
 }
 
 // registerOps turns one key's operations into porcupine operations: successful and unknown
-// writes, successful reads with intact bytes, and refused conditional puts. Failed operations
+// writes, successful reads with intact bytes, and refused conditional puts (412, or 404 for
+// an If-Match). Failed operations
 // had no effect and say nothing; reads of damaged bytes are the integrity checker's.
 func registerOps(ops []history.Op, clients map[string]int) []porcupine.Operation {
 	var out []porcupine.Operation
@@ -108,7 +112,9 @@ func registerOps(ops []history.Op, clients map[string]int) []porcupine.Operation
 			output = regOutput{Result: o.Result, Absent: o.Absent, Blind: o.Blind}
 		case o.Type == history.Info && o.Writes():
 			output = regOutput{Unknown: true}
-		case o.Type == history.Fail && o.F == history.CAS && o.Code == "PreconditionFailed":
+		case o.Type == history.Fail && o.F == history.CAS && (o.Code == "PreconditionFailed" || o.Code == "NoSuchKey"):
+			// The condition was false (If-Match of an absent object answers 404): a read of
+			// "not the expected state".
 			output = regOutput{Refused: true}
 		default:
 			continue

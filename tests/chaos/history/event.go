@@ -56,6 +56,8 @@ type Event struct {
 	// misplaced, damaged). Any Bad read is an anomaly.
 	Bad    string      `json:"bad,omitempty"`
 	Epochs []EpochSeen `json:"epochs,omitempty"` // Ais-Epoch answers seen during the operation
+	// Parts is the number of parts of a put made as an S3 multipart upload.
+	Parts int `json:"parts,omitempty"`
 
 	// Nemesis fields.
 	Fault       string   `json:"fault,omitempty"`

@@ -28,6 +28,7 @@ type Op struct {
 	Error  string
 	Bad    string
 	Epochs []EpochSeen
+	Parts  int // put: an S3 multipart upload of this many parts
 
 	Call, Return int64 // Return is Never for Info
 	Gateway      string
@@ -68,7 +69,7 @@ func Ops(events []Event) ([]Op, error) {
 					e.Index, e.F, e.Key, o.F, o.Key)
 			}
 			delete(open, e.Process)
-			o.Type, o.Code, o.Error, o.Bad, o.Epochs = e.Type, e.Code, e.Error, e.Bad, e.Epochs
+			o.Type, o.Code, o.Error, o.Bad, o.Epochs, o.Parts = e.Type, e.Code, e.Error, e.Bad, e.Epochs, e.Parts
 			if e.Type != Info {
 				o.Return = e.Time
 			}

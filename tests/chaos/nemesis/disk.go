@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aisfoundry/ais/meta"
 	"github.com/aisfoundry/ais/tests/chaos/check"
 	"github.com/aisfoundry/ais/tests/chaos/history"
 	"github.com/aisfoundry/ais/tests/chaos/testbed"
@@ -17,12 +18,20 @@ import (
 
 // Corrupt damages one stored object on disk: it flips a byte of the file in place, or
 // truncates it. It picks an object that an acknowledged write created and that exists on
-// exactly one mountpath of one target.
-type Corrupt struct{}
+// exactly one mountpath of one target. With Redundant it picks instead an object that has
+// redundancy right now, mirror copies on other mountpaths of its target or EC replicas or
+// slices on other targets, and damages its primary copy (fault corrupt-copy): reads must then
+// get the bytes restored from the redundancy.
+type Corrupt struct{ Redundant bool }
 
-func (Corrupt) Name() string { return check.FaultCorrupt }
+func (c Corrupt) Name() string {
+	if c.Redundant {
+		return check.FaultCorruptCopy
+	}
+	return check.FaultCorrupt
+}
 
-func (Corrupt) Plan(_ context.Context, env *Env) (*Injection, error) {
+func (c Corrupt) Plan(_ context.Context, env *Env) (*Injection, error) {
 	var keys []string
 	for _, e := range env.Rec.Events() {
 		if e.F == history.Put && e.Type == history.OK && e.Process != history.Nemesis {
@@ -34,7 +43,13 @@ func (Corrupt) Plan(_ context.Context, env *Env) (*Injection, error) {
 	}
 	for try := 0; try < 40; try++ {
 		key := keys[env.Rng.IntN(len(keys))]
-		node, path, ok := locate(env.Cluster, env.Bucket, key)
+		var node, path string
+		var ok bool
+		if c.Redundant {
+			node, path, ok = locatePrimary(env.Cluster, env.Bucket, key)
+		} else {
+			node, path, ok = locate(env.Cluster, env.Bucket, key)
+		}
 		if !ok {
 			continue
 		}
@@ -54,7 +69,38 @@ func (Corrupt) Plan(_ context.Context, env *Env) (*Injection, error) {
 			Nodes: []string{node}, Key: key,
 			Do: func(context.Context) error { return os.Truncate(path, to) }}, nil
 	}
+	if c.Redundant {
+		return nil, errors.New("no written object with redundancy found")
+	}
 	return nil, errors.New("no written object found on exactly one mountpath")
+}
+
+// locatePrimary finds the primary copy of an object that has redundancy: its file on the
+// object's HRW mountpath of the one target that holds it, and either another copy on that
+// target (mirror) or a replica or slice on another target (EC).
+func locatePrimary(c *testbed.Cluster, bucket, key string) (node, path string, ok bool) {
+	var holders, copies, ecPieces int
+	for _, t := range c.Targets {
+		held := false
+		for _, mp := range t.Mountpaths {
+			if fi, err := os.Stat(filepath.Join(mp, "@ais", bucket, key)); err == nil && fi.Mode().IsRegular() {
+				copies++
+				held = true
+			}
+			if fi, err := os.Stat(filepath.Join(mp, ".ais", "ec", "@ais", bucket, key)); err == nil && fi.Mode().IsRegular() {
+				ecPieces++
+			}
+		}
+		if held {
+			holders++
+			primary := filepath.Join(meta.Mountpath(meta.ObjectKey(meta.BucketKey(meta.ProviderAIS, bucket), key), t.Mountpaths),
+				"@ais", bucket, key)
+			if _, err := os.Stat(primary); err == nil {
+				node, path = t.Name, primary
+			}
+		}
+	}
+	return node, path, path != "" && holders == 1 && (copies >= 2 || ecPieces >= 1)
 }
 
 // locate finds the file of an object on the targets' mountpaths; ok only if there is exactly

@@ -42,6 +42,10 @@ type Injection struct {
 	// Heal undoes the fault and returns the addresses of restarted nodes; nil for faults that
 	// are over once done (damage to an object stays).
 	Heal func(ctx context.Context) ([]string, error)
+	// Outcome, set by Do or Heal, is what the fault observed (how a job it stalled ended);
+	// Unfinished says that outcome fails the run (a job that never ended).
+	Outcome    string
+	Unfinished bool
 }
 
 // Schedule says which faults to inject and when.
@@ -61,6 +65,9 @@ type Stats struct {
 	ByFault    map[string]int
 	Recoveries []time.Duration
 	Failed     int // heals after which the cluster did not recover in time
+	// Outcomes are the injections' outcomes; Unfinished counts those that fail the run.
+	Outcomes   []string
+	Unfinished int
 }
 
 // Run injects faults until ctx ends or Count faults were injected. Every fault is healed
@@ -111,6 +118,13 @@ func inject(ctx context.Context, env *Env, s Schedule, f Fault, inj *Injection, 
 		if err != nil {
 			return fmt.Errorf("nemesis: heal %s (%s): %w", f.Name(), inj.Description, err)
 		}
+	}
+	if inj.Outcome != "" {
+		st.Outcomes = append(st.Outcomes, inj.Outcome)
+		env.Logf("nemesis: %s: %s", f.Name(), inj.Outcome)
+	}
+	if inj.Unfinished {
+		st.Unfinished++
 	}
 	stop := env.Rec.Add(history.Event{Process: history.Nemesis, Type: history.Info, F: history.FaultStop,
 		Fault: f.Name(), Description: inj.Description, Nodes: inj.Nodes, Key: inj.Key, Restarted: restarted,

@@ -49,6 +49,9 @@ type Client struct {
 	tap *epochTap
 	seq int
 	own []string // keys this client created (durability workload)
+	// seen is, per key, what this client's last read or write of it found (S3: the ETag a
+	// conditional write names).
+	seen map[string]seenValue
 }
 
 // NewClient returns a client of kind (Native, GoClient or S3, which needs key) of the gateway.
@@ -67,7 +70,7 @@ func NewClient(name, kind, gateway, bucket string, rec *history.Recorder, key *S
 		return nil, err
 	}
 	cl := &Client{Name: name, Kind: kind, Gateway: gateway, Bucket: bucket, OpTimeout: 5 * time.Second,
-		rec: rec, obj: &native{hc: hc, base: c.Endpoint()}, api: c, gc: gc, tap: tap}
+		rec: rec, obj: &native{hc: hc, base: c.Endpoint()}, api: c, gc: gc, tap: tap, seen: map[string]seenValue{}}
 	if kind == S3 {
 		if cl.s3, err = newS3(hc, c.Endpoint(), key.ID, key.Secret); err != nil {
 			return nil, err
@@ -112,7 +115,9 @@ func (c *Client) Put(ctx context.Context, key string, size int) history.Event {
 	resp, err := c.objects().do(octx, http.MethodPut, c.Bucket, key, body)
 	if err != nil {
 		done.Type, done.Code, done.Error = classify(err, true)
+		delete(c.seen, key)
 	} else {
+		c.seen[key] = seenValue{write: w, etag: resp.Header.Get("ETag")}
 		drain(resp)
 	}
 	return c.complete(done)
@@ -126,12 +131,14 @@ func (c *Client) Get(ctx context.Context, key string) history.Event {
 	done := history.Event{F: history.Get, Key: key, Type: history.OK}
 	var body io.ReadCloser
 	var err error
+	var etag string
 	if c.Kind == GoClient {
 		body, _, err = c.gc.GetObject(octx, c.Bucket, key, nil)
 	} else {
 		var resp *http.Response
 		if resp, err = c.objects().do(octx, http.MethodGet, c.Bucket, key, nil); err == nil {
 			body = resp.Body
+			etag = resp.Header.Get("ETag")
 		}
 	}
 	if err == nil {
@@ -143,6 +150,8 @@ func (c *Client) Get(ctx context.Context, key string) history.Event {
 			done.Value = w
 			if derr != nil {
 				done.Bad = derr.Error()
+			} else {
+				c.seen[key] = seenValue{write: w, etag: etag}
 			}
 			return c.complete(done)
 		}
@@ -150,6 +159,7 @@ func (c *Client) Get(ctx context.Context, key string) history.Event {
 	}
 	if notFound(err) {
 		done.Absent = true
+		c.seen[key] = seenValue{}
 		return c.complete(done)
 	}
 	done.Type, done.Code, done.Error = classify(err, false)
@@ -188,14 +198,20 @@ func (c *Client) List(ctx context.Context, prefix string) history.Event {
 	octx, cancel := context.WithTimeout(ctx, 2*c.OpTimeout)
 	defer cancel()
 	done := history.Event{F: history.List, Prefix: prefix, Type: history.OK}
-	entries, err := c.api.ListAllObjects(octx, c.Bucket, api.ListOptions{Prefix: prefix})
-	if err != nil {
-		done.Type, done.Code, done.Error = classify(err, false)
-		return c.complete(done)
+	var err error
+	if c.s3 != nil {
+		done.Keys, err = c.s3.list(octx, c.Bucket, prefix, s3ListPage)
+	} else {
+		var entries []api.ObjectEntry
+		entries, err = c.api.ListAllObjects(octx, c.Bucket, api.ListOptions{Prefix: prefix})
+		done.Keys = make([]string, 0, len(entries))
+		for _, e := range entries {
+			done.Keys = append(done.Keys, e.Name)
+		}
 	}
-	done.Keys = make([]string, 0, len(entries))
-	for _, e := range entries {
-		done.Keys = append(done.Keys, e.Name)
+	if err != nil {
+		done.Keys = nil
+		done.Type, done.Code, done.Error = classify(err, false)
 	}
 	return c.complete(done)
 }

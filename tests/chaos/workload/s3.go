@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
@@ -47,16 +48,33 @@ func newS3(hc *http.Client, base, id, key string) (*s3proto, error) {
 // do sends one S3 object request and returns the answer (status < 300) or an error: *s3Error
 // for an S3 error answer, *hopError when no answer came.
 func (s *s3proto) do(ctx context.Context, method, bucket, key string, body []byte) (*http.Response, error) {
-	path := "/" + s3Escape(bucket) + "/" + s3Escape(key)
+	return s.send(ctx, method, bucket, key, nil, nil, body)
+}
+
+// send is do with a query (signed in its canonical form) and extra, unsigned headers
+// (If-Match, If-None-Match). An empty key addresses the bucket.
+func (s *s3proto) send(ctx context.Context, method, bucket, key string, q url.Values, h http.Header, body []byte) (*http.Response, error) {
+	path := "/" + s3Escape(bucket)
+	if key != "" {
+		path += "/" + s3Escape(key)
+	}
+	query := canonicalQuery(q)
+	u := s.base + path
+	if query != "" {
+		u += "?" + query
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
 	}
-	s.sign(req, path)
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	s.sign(req, path, query)
 	resp, err := s.hc.Do(req)
 	if err != nil {
 		// The gateway proxies: once connected, the target may have acted.
@@ -75,7 +93,7 @@ func (s *s3proto) do(ctx context.Context, method, bucket, key string, body []byt
 }
 
 // sign adds a SigV4 Authorization header for an unsigned payload.
-func (s *s3proto) sign(req *http.Request, path string) {
+func (s *s3proto) sign(req *http.Request, path, query string) {
 	t := s.now().UTC()
 	amzDate := t.Format("20060102T150405Z")
 	day := amzDate[:8]
@@ -84,7 +102,7 @@ func (s *s3proto) sign(req *http.Request, path string) {
 	req.Header.Set("X-Amz-Content-Sha256", payload)
 	host := s.endpoint.Host
 	signed := "host;x-amz-content-sha256;x-amz-date"
-	canonical := strings.Join([]string{req.Method, path, "",
+	canonical := strings.Join([]string{req.Method, path, query,
 		"host:" + host, "x-amz-content-sha256:" + payload, "x-amz-date:" + amzDate, "",
 		signed, payload}, "\n")
 	scope := day + "/" + s.region + "/s3/aws4_request"
@@ -106,12 +124,33 @@ func hmacSHA256(key []byte, msg string) []byte {
 }
 
 // s3Escape URI-encodes a path as SigV4 wants it: every byte but unreserved characters and '/'.
-func s3Escape(p string) string {
+func s3Escape(p string) string { return uriEncode(p, true) }
+
+// canonicalQuery is SigV4's form of a query, also sent as is: names sorted, then values, each
+// encoded once (a '/' too).
+func canonicalQuery(q url.Values) string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		vs := append([]string(nil), q[k]...)
+		sort.Strings(vs)
+		for _, v := range vs {
+			parts = append(parts, uriEncode(k, false)+"="+uriEncode(v, false))
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+func uriEncode(p string, keepSlash bool) string {
 	var sb strings.Builder
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '_' || c == '.' || c == '~' || c == '/' {
+			c == '-' || c == '_' || c == '.' || c == '~' || c == '/' && keepSlash {
 			sb.WriteByte(c)
 		} else {
 			fmt.Fprintf(&sb, "%%%02X", c)
