@@ -1,6 +1,7 @@
 package target
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -121,7 +122,11 @@ func (s *Server) receiveCopy(c echo.Context) error {
 }
 
 // copyBucket returns the bucket a data-listener copy request names, as of this target's view;
-// ?bucket_id=N must match it when given.
+// ?bucket_id=N must match it when given. A sender that names a bucket this target does not
+// know yet (or a newer one of the same name) is ahead of it: the target asks meta for the
+// newest epoch and waits for it (bounded by the epoch wait) before it answers that there is
+// no such bucket (CI: an EC PUT right after the bucket was made sent a slice to a target one
+// epoch behind).
 func (s *Server) copyBucket(r *http.Request, bucket string) (*meta.Bucket, error) {
 	view := s.follower.Current()
 	if view == nil {
@@ -130,8 +135,22 @@ func (s *Server) copyBucket(r *http.Request, bucket string) (*meta.Bucket, error
 			return nil, err
 		}
 	}
+	want, _ := strconv.ParseUint(r.URL.Query().Get("bucket_id"), 10, 64)
 	b, ok := view.Snap.Bucket(meta.ProviderAIS, bucket)
-	if id := r.URL.Query().Get("bucket_id"); ok && id != "" && id != strconv.FormatUint(b.ID, 10) {
+	if want != 0 && (!ok || b.ID < want) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.EpochWait)
+		defer cancel()
+		s.follower.Refresh()
+		for want != 0 && (!ok || b.ID < want) {
+			v, err := s.follower.WaitEpoch(ctx, view.Snap.Epoch+1)
+			if err != nil {
+				break
+			}
+			view = v
+			b, ok = view.Snap.Bucket(meta.ProviderAIS, bucket)
+		}
+	}
+	if want != 0 && ok && b.ID != want {
 		ok = false
 	}
 	if !ok {
