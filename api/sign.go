@@ -82,7 +82,7 @@ func (s *Signer) Sign(method, path string, epoch uint64, expires time.Time) url.
 func (s *Signer) Verify(method, path string, q url.Values, now time.Time) (uint64, error) {
 	sig := q.Get(QuerySig)
 	if sig == "" {
-		return 0, fmt.Errorf("%w: targets accept only signed URLs from a gateway on their public port", meta.ErrPermission)
+		return 0, fmt.Errorf("%w: targets accept object requests only on URLs signed by a gateway", meta.ErrPermission)
 	}
 	epoch, err1 := strconv.ParseUint(q.Get(QueryEpoch), 10, 64)
 	exp, err2 := strconv.ParseInt(q.Get(QueryExpires), 10, 64)

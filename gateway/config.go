@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/aisfoundry/ais/api"
 	"github.com/aisfoundry/ais/meta"
 )
 
@@ -47,6 +48,13 @@ type Config struct {
 	HTTPClient *http.Client
 	// S3 configures the S3 API (s3_config.go).
 	S3 S3Config
+	// ClusterTCPCongestion is the TCP congestion control of the gateway's connections to the
+	// targets' data listeners, which carry proxied requests; "" keeps the system's default
+	// (api.DefaultClusterTCPCongestion).
+	ClusterTCPCongestion string
+	// ProxyToPublic sends proxied requests to the targets' public listeners instead of their
+	// data listeners (for gateways that cannot reach the targets' data network).
+	ProxyToPublic bool
 }
 
 // DefaultConfig returns a config that listens on 127.0.0.1:8080; ID and MetaURLs must be set.
@@ -58,6 +66,8 @@ func DefaultConfig() Config {
 		MaxBodyBytes:    1 << 20,
 		Now:             time.Now,
 		S3:              DefaultS3Config(),
+
+		ClusterTCPCongestion: api.DefaultClusterTCPCongestion,
 	}
 }
 

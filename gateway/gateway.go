@@ -64,7 +64,7 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 		hc:       hc,
 	}
 	g.proxy = g.newProxy()
-	g.raw = newRawConns()
+	g.raw = newRawConns(api.TCPCongestion(cfg.ClusterTCPCongestion, g.warnCongestion))
 	g.handler = g.routes()
 	return g, nil
 }
@@ -170,4 +170,10 @@ func (g *Gateway) signerOf(v *api.View) (*api.Signer, error) {
 	}
 	g.signer.Store(&keyedSigner{key: key, s: s})
 	return s, nil
+}
+
+// warnCongestion reports, once per pool of connections, that the cluster's TCP congestion
+// control could not be set (api.TCPCongestion).
+func (g *Gateway) warnCongestion(err error) {
+	g.log.Warn("connections to targets keep the system's congestion control", "err", err)
 }

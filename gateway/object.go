@@ -54,9 +54,9 @@ func (g *Gateway) object(c echo.Context) error {
 	// sent without their body) gets it in proxy mode too.
 	proxy, _ := strconv.ParseBool(q.Get("proxy"))
 	if (proxy || g.cfg.Proxy) && r.Header.Get(api.HeaderRedirectOnly) == "" {
-		u, err := url.Parse(rt.URL)
+		u, err := rt.proxyTarget(g.cfg.ProxyToPublic) // the owner's data listener
 		if err != nil {
-			return fmt.Errorf("gateway: target URL %q: %w", rt.URL, err)
+			return err
 		}
 		ps := &proxyState{target: u}
 		r = r.WithContext(context.WithValue(ctx, proxyKey{}, ps))
@@ -134,7 +134,7 @@ func (b *watchedBody) failed() error {
 // newProxy returns the reverse proxy of proxy mode: it streams both ways (no buffering) over
 // keep-alive connections to the signed target URL the handler put in the request's context.
 func (g *Gateway) newProxy() *httputil.ReverseProxy {
-	tr := api.NewHTTPClient().Transport.(*http.Transport).Clone()
+	tr := api.ClusterTransport(nil, g.cfg.ClusterTCPCongestion, g.warnCongestion)
 	// A body goes on only once the target asks for it, so a client that sent
 	// "Expect: 100-continue" keeps its body when the target refuses the request (421, 403).
 	tr.ExpectContinueTimeout = api.ExpectContinueTimeout

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aisfoundry/ais/api"
@@ -43,8 +44,9 @@ type rawConn struct {
 	used time.Time
 }
 
-func newRawConns() *rawConns {
-	p := &rawConns{dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
+// newRawConns returns an empty pool whose dialer sets socket options with control (may be nil).
+func newRawConns(control func(network, address string, c syscall.RawConn) error) *rawConns {
+	p := &rawConns{dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: control},
 		maxIdle: 64, idleTimeout: 50 * time.Second}
 	p.mu.idle = map[string][]*rawConn{}
 	return p

@@ -45,6 +45,23 @@ type route struct {
 	URL   string // the signed target URL
 }
 
+// proxyTarget is the URL the gateway itself sends a proxied request to: rt.URL on the owner's
+// data listener, whose connections use the cluster's TCP congestion control
+// (Config.ClusterTCPCongestion), or on its public listener when the owner advertises none or
+// toPublic (Config.ProxyToPublic).
+func (rt route) proxyTarget(toPublic bool) (*url.URL, error) {
+	u, err := url.Parse(rt.URL)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: target URL %q: %w", rt.URL, err)
+	}
+	if rt.Owner.DataURL != "" && !toPublic {
+		if du, err := url.Parse(rt.Owner.DataURL); err == nil && du.Host != "" {
+			u.Scheme, u.Host = du.Scheme, du.Host
+		}
+	}
+	return u, nil
+}
+
 // routeObject picks the object's owner at the view's epoch and signs a URL on it for method,
 // valid until expires. extra holds client query parameters for the target (validate=true);
 // the signature's own parameters win over any of the same name.

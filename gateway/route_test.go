@@ -201,3 +201,34 @@ func TestRouteObjectNoTargets(t *testing.T) {
 		t.Fatalf("err = %v (status %d), want NoTargets 503", err, api.StatusOf(err))
 	}
 }
+
+// TestProxyTarget checks that a proxied request goes to the owner's data listener with the
+// same signed path and query, and to its public listener when it advertises no data URL.
+func TestProxyTarget(t *testing.T) {
+	snap := testSnapshot("t1")
+	v := api.NewView(snap)
+	s, _ := api.NewSigner(testKey)
+	b, _ := snap.Bucket(meta.ProviderAIS, "bkt")
+	rt, err := routeObject(v, s, http.MethodGet, b, "dir/a b", nil, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := url.Parse(rt.URL)
+	u, err := rt.proxyTarget(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.String() != rt.URL {
+		t.Fatalf("without a data URL: %s, want the public URL %s", u, rt.URL)
+	}
+	rt.Owner.DataURL = "http://127.0.0.2:19200"
+	if u, err = rt.proxyTarget(false); err != nil {
+		t.Fatal(err)
+	}
+	if u.Host != "127.0.0.2:19200" || u.EscapedPath() != pub.EscapedPath() || u.RawQuery != pub.RawQuery {
+		t.Fatalf("proxied URL %s, want %s on 127.0.0.2:19200", u, rt.URL)
+	}
+	if u, err = rt.proxyTarget(true); err != nil || u.String() != rt.URL {
+		t.Fatalf("with ProxyToPublic: %v %v, want the public URL %s", u, err, rt.URL)
+	}
+}

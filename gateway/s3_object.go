@@ -149,7 +149,7 @@ func (g *Gateway) s3GetObject(sr *s3Req) error {
 	}
 	tc := &targetCall{method: sr.r.Method, bucket: b, key: sr.key, query: objectQuery(sr.query), header: clientHeaders(sr.r)}
 	if g.cfg.S3.Redirect {
-		_, u, err := g.targetURLFor(sr.r.Context(), tc)
+		_, u, err := g.targetURLFor(sr.r.Context(), tc, false)
 		if err != nil {
 			return err
 		}

@@ -72,8 +72,9 @@ func clientHeaders(r *http.Request) http.Header {
 	return h
 }
 
-// targetURLFor signs the URL of a call at the current epoch.
-func (g *Gateway) targetURLFor(ctx context.Context, tc *targetCall) (*api.View, string, error) {
+// targetURLFor signs the URL of a call at the current epoch: on the owner's public listener
+// for a client (redirect), on its data listener for the gateway itself (proxied, route.proxyTarget).
+func (g *Gateway) targetURLFor(ctx context.Context, tc *targetCall, proxied bool) (*api.View, string, error) {
 	v, err := g.view(ctx)
 	if err != nil {
 		return nil, "", err
@@ -98,7 +99,14 @@ func (g *Gateway) targetURLFor(ctx context.Context, tc *targetCall) (*api.View, 
 	if err != nil {
 		return nil, "", err
 	}
-	return v, rt.URL, nil
+	if !proxied {
+		return v, rt.URL, nil
+	}
+	u, err := rt.proxyTarget(g.cfg.ProxyToPublic)
+	if err != nil {
+		return nil, "", err
+	}
+	return v, u.String(), nil
 }
 
 // targetDo sends a call to the object's owner and returns its answer; an error answer
@@ -108,7 +116,7 @@ func (g *Gateway) targetURLFor(ctx context.Context, tc *targetCall) (*api.View, 
 func (g *Gateway) targetDo(ctx context.Context, sr *s3Req, tc *targetCall) (*http.Response, error) {
 	tr := g.proxy.Transport
 	for attempt := 0; ; attempt++ {
-		_, u, err := g.targetURLFor(ctx, tc)
+		_, u, err := g.targetURLFor(ctx, tc, true)
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +221,7 @@ func relay(sr *s3Req, resp *http.Response) error {
 func (g *Gateway) s3SpliceGet(sr *s3Req, tc *targetCall) error {
 	ctx := sr.r.Context()
 	for attempt := 0; ; attempt++ {
-		_, us, err := g.targetURLFor(ctx, tc)
+		_, us, err := g.targetURLFor(ctx, tc, true)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aisfoundry/ais/api"
 	"github.com/aisfoundry/ais/meta"
 )
 
@@ -66,6 +67,11 @@ type Config struct {
 	// throughput scales with targets on one machine (NewThrottledFS, docs/performance.md).
 	MountpathBandwidth int64
 
+	// ClusterTCPCongestion is the TCP congestion control of the data listener's connections (gateways'
+	// proxied requests, other targets' streams) and of this target's own connections to other
+	// targets; "" keeps the system's default (api.DefaultClusterTCPCongestion).
+	ClusterTCPCongestion string
+
 	// Clock, FS and HTTPClient default to the real ones when nil.
 	Clock      Clock
 	FS         FS
@@ -76,15 +82,16 @@ type Config struct {
 // addresses, meta URLs and mountpaths.
 func DefaultConfig() Config {
 	return Config{
-		EpochWait:         5 * time.Second,
-		HeartbeatInterval: 2 * time.Second,
-		ShutdownTimeout:   5 * time.Second,
-		LeaveOnStop:       true,
-		MultipartExpiry:   7 * 24 * time.Hour,
-		Rebalance:         DefaultRebalanceConfig(),
-		MountpathProbe:    MountpathProbeConfig{Interval: 30 * time.Second, Timeout: 10 * time.Second},
-		Clock:             realClock{},
-		FS:                OSFS{},
+		EpochWait:            5 * time.Second,
+		HeartbeatInterval:    2 * time.Second,
+		ShutdownTimeout:      5 * time.Second,
+		LeaveOnStop:          true,
+		MultipartExpiry:      7 * 24 * time.Hour,
+		Rebalance:            DefaultRebalanceConfig(),
+		MountpathProbe:       MountpathProbeConfig{Interval: 30 * time.Second, Timeout: 10 * time.Second},
+		ClusterTCPCongestion: api.DefaultClusterTCPCongestion,
+		Clock:                realClock{},
+		FS:                   OSFS{},
 	}
 }
 

@@ -66,16 +66,13 @@ type rebalancer struct {
 
 func newRebalancer(s *Server, cfg RebalanceConfig) *rebalancer {
 	cfg.fill()
-	hc := s.cfg.HTTPClient
-	if hc == nil {
-		hc = api.NewHTTPClient()
+	peer := http.Client{}
+	if s.cfg.HTTPClient != nil {
+		peer = *s.cfg.HTTPClient
 	}
-	peer := *hc
-	if tr, ok := peer.Transport.(*http.Transport); ok {
-		tr = tr.Clone()
-		tr.ExpectContinueTimeout = api.ExpectContinueTimeout
-		peer.Transport = tr
-	}
+	tr := api.ClusterTransport(s.cfg.HTTPClient, s.cfg.ClusterTCPCongestion, s.warnCongestion)
+	tr.ExpectContinueTimeout = api.ExpectContinueTimeout
+	peer.Transport = tr
 	r := &rebalancer{s: s, log: s.log.With("component", "rebalance"), cfg: cfg, peer: &peer,
 		fence: jobs.NewFence(), limiter: balancer.NewLimiter(0, nil), tombs: newTombstones(),
 		kick: make(chan struct{}, 1), settleKick: make(chan struct{}, 1)}

@@ -116,6 +116,12 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s.control.GET("/v1/internal/uploads/:bucket", s.listUploads)
 	s.data = newEcho(log, "data")
 	s.data.GET("/v1/health", s.health)
+	// Gateways in proxy mode send object requests here, not to the public listener: the data
+	// listener's connections use the cluster's congestion control (Config.ClusterTCPCongestion).
+	for _, m := range []string{http.MethodPut, http.MethodGet, http.MethodHead, http.MethodDelete} {
+		s.data.Add(m, "/v1/objects/:bucket/*", s.object)
+	}
+	s.data.Add(http.MethodPost, "/v1/objects/:bucket/*", s.s3Post)
 	s.uploadRoutes() // mpu_move.go
 	s.back = make(chan struct{})
 	s.installTelemetry()
@@ -178,6 +184,10 @@ func (s *Server) Run(ctx context.Context) error {
 		name, addr string
 		h          http.Handler
 	}{{"public", s.cfg.PublicAddr, s.public}, {"control", s.cfg.ControlAddr, s.control}, {"data", s.cfg.DataAddr, s.data}} {
+		lc := lc
+		if x.name == "data" {
+			lc.Control = api.TCPCongestion(s.cfg.ClusterTCPCongestion, s.warnCongestion)
+		}
 		l, err := lc.Listen(ctx, "tcp", x.addr)
 		if err != nil {
 			for _, o := range ls {
@@ -333,4 +343,10 @@ func (s *Server) janitor(ctx context.Context) {
 		case <-s.trashKick:
 		}
 	}
+}
+
+// warnCongestion reports, once per listener or client, that the cluster's TCP congestion
+// control could not be set (api.TCPCongestion).
+func (s *Server) warnCongestion(err error) {
+	s.log.Warn("cluster connections keep the system's congestion control", "err", err)
 }

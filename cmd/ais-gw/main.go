@@ -27,6 +27,10 @@ type cli struct {
 	Control   string   `placeholder:"HOST:PORT" help:"Address of an operators' listener with /v1/health, /metrics and /debug/pprof/. Default: none (pprof is never served on the public port)."`
 	Proxy     bool     `help:"Stream object data through the gateway instead of redirecting clients to targets."`
 
+	ClusterTCPCongestion string `name:"cluster-tcp-congestion" default:"cubic" placeholder:"NAME" help:"TCP congestion control of the gateway's connections to targets (proxied requests, sent to the targets' data listeners). \"\": the system's default (docs/performance.md)."`
+
+	ProxyToPublic bool `name:"proxy-to-public" help:"Send proxied requests (--proxy, S3) to the targets' public listeners instead of their data listeners: for gateways that cannot reach the targets' data network."`
+
 	S3Redirect bool   `name:"s3-redirect" help:"S3 API: answer GetObject and HeadObject with 307 to the owning target (for clients that follow redirects) instead of streaming through the gateway."`
 	S3Domain   string `name:"s3-domain" placeholder:"DOMAIN" help:"S3 API: serve virtual-host style requests to BUCKET.s3.DOMAIN (path style always works)."`
 	S3Region   string `name:"s3-region" default:"us-east-1" help:"S3 API: the region reported to clients and accepted in CreateBucket."`
@@ -64,6 +68,8 @@ func run(c cli) error {
 	cfg.PublicURL = c.PublicURL
 	cfg.ControlListen = c.Control
 	cfg.Proxy = c.Proxy
+	cfg.ClusterTCPCongestion = c.ClusterTCPCongestion
+	cfg.ProxyToPublic = c.ProxyToPublic
 	cfg.S3.Redirect, cfg.S3.Domain, cfg.S3.Region = c.S3Redirect, c.S3Domain, c.S3Region
 	cfg.DrainWait = c.DrainWait
 	cfg.ShutdownTimeout = c.ShutdownTimeout

@@ -35,6 +35,8 @@ type cli struct {
 	MountpathProbeInterval time.Duration `name:"mountpath-probe-interval" default:"30s" help:"How often every mountpath's disk is probed (write, fsync, read back a small file) to find one that failed while nobody read it; 0: only after an I/O error. A disk that fails the probe is disabled (docs/operations.md, A disk fails)."`
 	MountpathProbeTimeout  time.Duration `name:"mountpath-probe-timeout" default:"10s" help:"A mountpath probe that takes longer fails: a hung disk."`
 
+	ClusterTCPCongestion string `name:"cluster-tcp-congestion" default:"cubic" placeholder:"NAME" help:"TCP congestion control of the connections inside the cluster: the data listener's (gateways' proxied requests, other targets' streams) and this target's own to other targets. \"\": the system's default. BBR without the fq queueing discipline paces every burst with a kernel timer, which on fast short links costs more CPU than the transfer (docs/performance.md)."`
+
 	TestMountpathMiBps int64 `name:"test-mountpath-mibps" env:"AIS_TEST_MOUNTPATH_MIBPS" placeholder:"N" help:"Test mode: cap each mountpath's reads and writes at N MiB/s, standing in for disks of a known speed (docs/performance.md, scale-out). 0: no cap."`
 
 	LogLevel  string `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
@@ -63,6 +65,7 @@ func run(c cli) error {
 	cfg.ShutdownTimeout = c.ShutdownTimeout
 	cfg.LeaveOnStop = c.LeaveOnStop
 	cfg.MultipartExpiry = c.MultipartExpiry
+	cfg.ClusterTCPCongestion = c.ClusterTCPCongestion
 	cfg.MountpathProbe = target.MountpathProbeConfig{Interval: c.MountpathProbeInterval, Timeout: c.MountpathProbeTimeout}
 	for _, mp := range c.Mountpath {
 		abs, err := filepath.Abs(mp)
