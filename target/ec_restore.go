@@ -396,8 +396,11 @@ func (w *window) Write(p []byte) (int, error) {
 // ecFallback reports whether a request is a gateway's EC fallback read (api.QueryECFallback)
 // for an object whose owner (owner, if not "") the client could not reach.
 func ecFallback(r *http.Request, b *meta.Bucket, owner string) bool {
-	fb := r.URL.Query().Get(api.QueryECFallback)
-	if fb == "" || !b.Props.EC.Enabled || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+	if !b.Props.EC.Enabled || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	fb := api.QueryValue(r.URL.RawQuery, api.QueryECFallback)
+	if fb == "" {
 		return false
 	}
 	return owner == "" || fb == owner
@@ -417,7 +420,7 @@ func (s *Server) getFallback(c echo.Context, view *api.View, b *meta.Bucket, nam
 			b.Key(), name, meta.ErrTooFewSlices, len(group))
 	}
 	s.ec.fallback.Add(1)
-	v := r.URL.Query().Get("validate")
+	v := api.QueryValue(r.URL.RawQuery, "validate")
 	validate := r.Method == http.MethodGet && (v == "true" || v == "1" || b.Props.Checksum.ValidateRead)
 	return s.serveGroup(c, b, objectMetaOf(group[0].rec), group, validate)
 }

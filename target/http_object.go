@@ -271,7 +271,7 @@ func rangeHeader(c echo.Context, size, off, n int64, partial bool) (status int, 
 // (docs/protection.md), and the answer is 500 Corrupt if nothing valid is left.
 func (s *Server) getObject(c echo.Context, view *api.View, b *meta.Bucket, name string) error {
 	r := c.Request()
-	validate := r.URL.Query().Get("validate")
+	validate := api.QueryValue(r.URL.RawQuery, "validate")
 	verify := r.Method == http.MethodGet && (validate == "true" || validate == "1" || b.Props.Checksum.ValidateRead)
 	obj, err := s.openForRead(b, name, verify) // mirror_read.go: least busy copy, hashed if verify
 	if err != nil && restorable(err) {

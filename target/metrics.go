@@ -131,7 +131,7 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		id := r.Header.Get(api.HeaderRequestID)
 		if id == "" {
-			id = r.URL.Query().Get(api.QueryRequestID)
+			id = api.QueryValue(r.URL.RawQuery, api.QueryRequestID)
 		}
 		if id != "" && api.ValidRequestID(id) {
 			c.Response().Header().Set(api.HeaderRequestID, id)

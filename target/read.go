@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/aisfoundry/ais/codec"
@@ -39,10 +40,14 @@ func (s *Store) Open(b *meta.Bucket, name string) (*Object, error) {
 		}
 	}
 	f, err := s.fs.Open(path)
+	var fi os.FileInfo
 	if err == nil {
-		if fi, serr := f.Stat(); serr == nil && fi.IsDir() { // the object is path/dirObjName (dirobj.go)
+		if fi, err = f.Stat(); err == nil && fi.IsDir() { // the object is path/dirObjName (dirobj.go)
 			_ = f.Close()
+			fi = nil
 			f, err = s.fs.Open(path + "/" + dirObjName)
+		} else if err != nil {
+			_ = f.Close()
 		}
 	}
 	if err != nil {
@@ -54,7 +59,7 @@ func (s *Store) Open(b *meta.Bucket, name string) (*Object, error) {
 		}
 		return fail(err)
 	}
-	m, err := s.checkOpen(f, b, name)
+	m, err := s.checkOpen(f, fi, b, name)
 	if err != nil {
 		_ = f.Close()
 		return fail(err)
@@ -62,10 +67,14 @@ func (s *Store) Open(b *meta.Bucket, name string) (*Object, error) {
 	return &Object{Meta: m, File: f}, nil
 }
 
-func (s *Store) checkOpen(f File, b *meta.Bucket, name string) (*ObjectMeta, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
+// checkOpen reads and checks the metadata of the object file f; fi is f's Stat if the caller
+// has it already (nil: checkOpen asks).
+func (s *Store) checkOpen(f File, fi os.FileInfo, b *meta.Bucket, name string) (*ObjectMeta, error) {
+	if fi == nil {
+		var err error
+		if fi, err = f.Stat(); err != nil {
+			return nil, err
+		}
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, meta.ErrObjectNotFound

@@ -162,7 +162,7 @@ func (s *Store) OpenCopy(mp string, b *meta.Bucket, name string) (*Object, error
 		}
 		return nil, err
 	}
-	m, err := s.checkOpen(f, b, name)
+	m, err := s.checkOpen(f, nil, b, name)
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("target: open %s/%s on %s: %w", b.Key(), name, mp, err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aisfoundry/ais/api"
 	"github.com/aisfoundry/ais/meta"
 )
 
@@ -51,7 +52,7 @@ var s3ContentHeaders = []string{"Content-Type", "Content-Encoding", "Content-Dis
 
 // s3Request reports whether a request asked for S3 semantics.
 func s3Request(r *http.Request) bool {
-	v := r.URL.Query().Get(QueryS3)
+	v := api.QueryValue(r.URL.RawQuery, QueryS3)
 	return v == "1" || v == "true"
 }
 
