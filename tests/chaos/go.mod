@@ -7,7 +7,10 @@ require (
 	github.com/anishathalye/porcupine v1.3.1
 )
 
-require github.com/cespare/xxhash/v2 v2.3.0 // indirect
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
 
 // The product, from this repository: the tests import only api and meta.
 replace github.com/aisfoundry/ais => ../..
