@@ -162,7 +162,7 @@ func (s *Store) probeMountpath(mp string) error {
 	want := make([]byte, probeSize)
 	_, _ = rand.Read(want)
 	path := fmt.Sprintf("%s/%s/health-probe.%s", mp, sysDir, randomHex(4))
-	err := s.writeProbe(path, want)
+	err := writeSynced(s.fs, path, want)
 	if err == nil {
 		err = s.readProbe(path, want)
 	}
@@ -179,21 +179,6 @@ func (s *Store) probeMountpath(mp string) error {
 }
 
 var errProbeMismatch = errors.New("bytes read back differ from those written")
-
-func (s *Store) writeProbe(path string, data []byte) error {
-	f, err := s.fs.Create(path)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
 
 func (s *Store) readProbe(path string, want []byte) error {
 	f, err := s.fs.Open(path)

@@ -66,11 +66,9 @@ func readSmallFile(fsys FS, name string) (string, error) {
 	return string(b), err
 }
 
-// writeFileAtomic replaces name with data durably: temporary file, fsync, rename, fsync dir.
-func writeFileAtomic(fsys FS, name string, data []byte) error {
-	tmp := name + ".tmp"
-	_ = fsys.Remove(tmp)
-	f, err := fsys.Create(tmp)
+// writeSynced creates (or truncates) name, writes data and fsyncs it.
+func writeSynced(fsys FS, name string, data []byte) error {
+	f, err := fsys.Create(name)
 	if err != nil {
 		return err
 	}
@@ -81,6 +79,14 @@ func writeFileAtomic(fsys FS, name string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// writeFileAtomic replaces name with data durably: temporary file, fsync, rename, fsync dir.
+func writeFileAtomic(fsys FS, name string, data []byte) error {
+	tmp := name + ".tmp"
+	_ = fsys.Remove(tmp)
+	err := writeSynced(fsys, tmp, data)
 	if err == nil {
 		err = fsys.Rename(tmp, name)
 	}

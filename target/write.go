@@ -111,7 +111,7 @@ func (s *Store) Put(ctx context.Context, a PutArgs) (*ObjectMeta, error) {
 	if a.NoData {
 		dst = io.Discard
 	}
-	// A bucket with synchronous mirroring gets its other copies in the same pass (mirror.go:
+	// A bucket with synchronous mirroring gets its other copies in the same pass (mirror_tee.go:
 	// teeCopies); what fails there is left to the copy step after the rename.
 	tees := s.teeCopies(b, name, mp, a.NoData)
 	defer func() {

@@ -323,13 +323,7 @@ func waitSettled(ctx context.Context, t *testing.T, cl *api.Client) {
 	t.Helper()
 	for ctx.Err() == nil {
 		jobs, err := cl.ListJobs(ctx, meta.JobRebalance)
-		busy := err != nil
-		for _, j := range jobs {
-			if !j.State.Done() {
-				busy = true
-			}
-		}
-		if !busy {
+		if err == nil && runningJobs(jobs) == 0 {
 			return
 		}
 		time.Sleep(300 * time.Millisecond)

@@ -85,25 +85,7 @@ func (m *mirCluster) bucket(ctx context.Context, t *testing.T, name, props strin
 // waitMirrorJobs waits until no mirror job runs anywhere (the async copies are made).
 func (m *mirCluster) waitMirrorJobs(ctx context.Context, t *testing.T) {
 	t.Helper()
-	for {
-		jobs, err := m.cl.ListJobs(ctx, meta.JobMirror)
-		if err != nil {
-			t.Fatal(err)
-		}
-		running := 0
-		for _, j := range jobs {
-			if !j.State.Done() {
-				running++
-			}
-		}
-		if running == 0 {
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("%d mirror jobs still running", running)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitJobsDone(ctx, t, m.cl, meta.JobMirror)
 }
 
 // copyPaths returns, for every object, the paths of its copies on the owner's mountpaths in HRW

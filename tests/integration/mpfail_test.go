@@ -345,6 +345,17 @@ func waitMetric(ctx context.Context, t *testing.T, node meta.Node, want string) 
 	}
 }
 
+// runningJobs counts the jobs that have not ended.
+func runningJobs(jobs []api.Job) int {
+	n := 0
+	for _, j := range jobs {
+		if !j.State.Done() {
+			n++
+		}
+	}
+	return n
+}
+
 // waitJobsDone waits until no job of kind runs.
 func waitJobsDone(ctx context.Context, t *testing.T, cl *api.Client, kind string) {
 	t.Helper()
@@ -353,12 +364,7 @@ func waitJobsDone(ctx context.Context, t *testing.T, cl *api.Client, kind string
 		if err != nil {
 			t.Fatal(err)
 		}
-		running := 0
-		for _, j := range jobs {
-			if !j.State.Done() {
-				running++
-			}
-		}
+		running := runningJobs(jobs)
 		if running == 0 {
 			return
 		}

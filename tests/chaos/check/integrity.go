@@ -62,32 +62,36 @@ type Damage struct{ Start, Done int64 }
 func Damaged(events []history.Event, ops []history.Op) map[string]Damage {
 	writes := writesByKey(ops)
 	out := map[string]Damage{}
+	damageDone(events, FaultCorrupt, func(key string, start, done int64) {
+		for _, w := range writes[key] {
+			if w.Return >= start {
+				return // a write may have undone it
+			}
+		}
+		if _, seen := out[key]; !seen {
+			out[key] = Damage{Start: start, Done: done}
+		}
+	})
+	return out
+}
+
+// damageDone calls fn for each damage of kind fault that a nemesis finished without error: the
+// key, when the damage began and when it was done.
+func damageDone(events []history.Event, fault string, fn func(key string, start, done int64)) {
 	started := map[string]int64{}
 	for _, e := range history.NemesisEvents(events) {
-		if e.Fault != FaultCorrupt || e.Key == "" {
+		if e.Fault != fault || e.Key == "" {
 			continue
 		}
 		switch e.F {
 		case history.FaultStart:
 			started[e.Key] = e.Time
 		case history.FaultStop:
-			t, ok := started[e.Key]
-			if !ok || e.Error != "" {
-				continue
-			}
-			undone := false
-			for _, w := range writes[e.Key] {
-				if w.Return >= t {
-					undone = true
-					break
-				}
-			}
-			if _, seen := out[e.Key]; !undone && !seen {
-				out[e.Key] = Damage{Start: t, Done: e.Time}
+			if t, ok := started[e.Key]; ok && e.Error == "" {
+				fn(e.Key, t, e.Time)
 			}
 		}
 	}
-	return out
 }
 
 // DamageTargets returns every key a nemesis damaged, whether or not a write may have undone
@@ -159,22 +163,11 @@ func Corruption(events []history.Event, ops []history.Op, final string) *Result 
 func Restored(events []history.Event, ops []history.Op, final string) *Result {
 	r := newResult("restore from redundancy")
 	done := map[string]int64{}
-	started := map[string]int64{}
-	for _, e := range history.NemesisEvents(events) {
-		if e.Fault != FaultCorruptCopy || e.Key == "" {
-			continue
+	damageDone(events, FaultCorruptCopy, func(key string, _, at int64) {
+		if _, seen := done[key]; !seen {
+			done[key] = at
 		}
-		switch e.F {
-		case history.FaultStart:
-			started[e.Key] = e.Time
-		case history.FaultStop:
-			if _, ok := started[e.Key]; ok && e.Error == "" {
-				if _, seen := done[e.Key]; !seen {
-					done[e.Key] = e.Time
-				}
-			}
-		}
-	}
+	})
 	keys := make([]string, 0, len(done))
 	for k := range done {
 		keys = append(keys, k)
