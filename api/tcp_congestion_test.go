@@ -102,7 +102,7 @@ func TestTCPCongestionRefused(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("refusal reported %d times, want once", n)
 	}
-	for _, want := range []string{`"no-such-algorithm"`, "modprobe tcp_no-such-algorithm", "--cluster-tcp-congestion"} {
+	for _, want := range []string{`"no-such-algorithm"`, "modprobe tcp_no-such-algorithm", "daemon's flag"} {
 		if s, _ := msg.Load().(string); !strings.Contains(s, want) {
 			t.Fatalf("message %q does not say %s", s, want)
 		}

@@ -52,6 +52,10 @@ type Config struct {
 	// targets' data listeners, which carry proxied requests; "" keeps the system's default
 	// (api.DefaultClusterTCPCongestion).
 	ClusterTCPCongestion string
+	// PublicTCPCongestion is the TCP congestion control of the public listener's connections
+	// (clients; they carry the objects of proxied GETs); "" keeps the system's default
+	// (api.DefaultPublicTCPCongestion). Not applied to a Listener passed in.
+	PublicTCPCongestion string
 	// ProxyToPublic sends proxied requests to the targets' public listeners instead of their
 	// data listeners (for gateways that cannot reach the targets' data network).
 	ProxyToPublic bool
@@ -68,6 +72,7 @@ func DefaultConfig() Config {
 		S3:              DefaultS3Config(),
 
 		ClusterTCPCongestion: api.DefaultClusterTCPCongestion,
+		PublicTCPCongestion:  api.DefaultPublicTCPCongestion,
 	}
 }
 

@@ -80,7 +80,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	ln := g.cfg.Listener
 	if ln == nil {
 		var err error
-		if ln, err = net.Listen("tcp", g.cfg.Listen); err != nil {
+		lc := net.ListenConfig{Control: api.TCPCongestion(g.cfg.PublicTCPCongestion, g.warnPublicCongestion)}
+		if ln, err = lc.Listen(ctx, "tcp", g.cfg.Listen); err != nil {
 			return fmt.Errorf("gateway: listen: %w", err)
 		}
 	}
@@ -175,5 +176,11 @@ func (g *Gateway) signerOf(v *api.View) (*api.Signer, error) {
 // warnCongestion reports, once per pool of connections, that the cluster's TCP congestion
 // control could not be set (api.TCPCongestion).
 func (g *Gateway) warnCongestion(err error) {
-	g.log.Warn("connections to targets keep the system's congestion control", "err", err)
+	g.log.Warn("connections to targets keep the system's congestion control", "flag", "--cluster-tcp-congestion", "err", err)
+}
+
+// warnPublicCongestion reports, once, that the public listener's TCP congestion control could
+// not be set (api.TCPCongestion).
+func (g *Gateway) warnPublicCongestion(err error) {
+	g.log.Warn("client connections keep the system's congestion control", "flag", "--public-tcp-congestion", "err", err)
 }

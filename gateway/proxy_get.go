@@ -75,7 +75,7 @@ func (p *rawConns) get(ctx context.Context, host string) (*rawConn, bool, error)
 		c.Close()
 		return nil, false, fmt.Errorf("dial %s: not a TCP connection", host)
 	}
-	return &rawConn{c: tc, br: bufio.NewReaderSize(tc, 16<<10), bw: bufio.NewWriterSize(tc, 4<<10), host: host}, false, nil
+	return &rawConn{c: tc, br: bufio.NewReaderSize(tc, 4<<10), bw: bufio.NewWriterSize(tc, 4<<10), host: host}, false, nil
 }
 
 // put keeps rc for the next request to its host.
@@ -145,7 +145,7 @@ func (g *Gateway) rawGet(ctx context.Context, u *url.URL, hdr http.Header) (*raw
 	out := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: hdr}
 	// The target reads the epoch from the signed query; a client's hint is for the gateway.
-	out.Header.Set(api.HeaderEpoch, u.Query().Get(api.QueryEpoch))
+	out.Header.Set(api.HeaderEpoch, api.QueryValue(u.RawQuery, api.QueryEpoch))
 	for attempt := 0; ; attempt++ {
 		rc, reused, err := g.raw.get(ctx, u.Host)
 		if err != nil {

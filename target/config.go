@@ -72,6 +72,11 @@ type Config struct {
 	// targets; "" keeps the system's default (api.DefaultClusterTCPCongestion).
 	ClusterTCPCongestion string
 
+	// PublicTCPCongestion is the TCP congestion control of the public listener's connections
+	// (clients sent here by a gateway's redirect); "" keeps the system's default
+	// (api.DefaultPublicTCPCongestion).
+	PublicTCPCongestion string
+
 	// Clock, FS and HTTPClient default to the real ones when nil.
 	Clock      Clock
 	FS         FS
@@ -90,6 +95,7 @@ func DefaultConfig() Config {
 		Rebalance:            DefaultRebalanceConfig(),
 		MountpathProbe:       MountpathProbeConfig{Interval: 30 * time.Second, Timeout: 10 * time.Second},
 		ClusterTCPCongestion: api.DefaultClusterTCPCongestion,
+		PublicTCPCongestion:  api.DefaultPublicTCPCongestion,
 		Clock:                realClock{},
 		FS:                   OSFS{},
 	}

@@ -185,8 +185,11 @@ func (s *Server) Run(ctx context.Context) error {
 		h          http.Handler
 	}{{"public", s.cfg.PublicAddr, s.public}, {"control", s.cfg.ControlAddr, s.control}, {"data", s.cfg.DataAddr, s.data}} {
 		lc := lc
-		if x.name == "data" {
+		switch x.name {
+		case "data":
 			lc.Control = api.TCPCongestion(s.cfg.ClusterTCPCongestion, s.warnCongestion)
+		case "public":
+			lc.Control = api.TCPCongestion(s.cfg.PublicTCPCongestion, s.warnPublicCongestion)
 		}
 		l, err := lc.Listen(ctx, "tcp", x.addr)
 		if err != nil {
@@ -348,5 +351,11 @@ func (s *Server) janitor(ctx context.Context) {
 // warnCongestion reports, once per listener or client, that the cluster's TCP congestion
 // control could not be set (api.TCPCongestion).
 func (s *Server) warnCongestion(err error) {
-	s.log.Warn("cluster connections keep the system's congestion control", "err", err)
+	s.log.Warn("cluster connections keep the system's congestion control", "flag", "--cluster-tcp-congestion", "err", err)
+}
+
+// warnPublicCongestion reports, once, that the public listener's TCP congestion control
+// could not be set (api.TCPCongestion).
+func (s *Server) warnPublicCongestion(err error) {
+	s.log.Warn("client connections keep the system's congestion control", "flag", "--public-tcp-congestion", "err", err)
 }

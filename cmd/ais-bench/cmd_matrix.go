@@ -49,8 +49,11 @@ type MatrixResult struct {
 	Cluster  string    `json:"cluster"`
 	Duration string    `json:"duration"` // of each run
 	Rounds   int       `json:"rounds"`
-	Seconds  float64   `json:"seconds"` // the whole matrix
-	Cells    []Cell    `json:"cells"`
+	// TCPCongestion is what the ceiling server's connections used, the same as the cluster's
+	// public listeners ("" for the system's default, Machine.TCPDefault).
+	TCPCongestion string  `json:"tcp_congestion"`
+	Seconds       float64 `json:"seconds"` // the whole matrix
+	Cells         []Cell  `json:"cells"`
 }
 
 // MatrixCmd runs the fixed matrix against a running cluster and the ceilings.
@@ -66,6 +69,8 @@ type MatrixCmd struct {
 	Commit     string        `help:"Commit measured, for the report."`
 	Out        string        `required:"" placeholder:"FILE" help:"Where to write the results (JSON)."`
 
+	TCPCongestion string `name:"tcp-congestion" default:"cubic" placeholder:"NAME" help:"TCP congestion control of the HTTP ceiling's connections: the one the cluster's public listeners use (ais-target and ais-gw --public-tcp-congestion), so that both send with the same; \"\": the system's default."`
+
 	S3        bool   `name:"s3" help:"Measure the S3 API too."`
 	S3Note    string `name:"s3-note" help:"Why S3 is not measured (shown in the report when --s3 is off)."`
 	AccessKey string `name:"access-key" env:"AWS_ACCESS_KEY_ID" help:"S3 access key ID."`
@@ -78,11 +83,11 @@ func (c *MatrixCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	start := time.Now()
 	res := &MatrixResult{Date: start.UTC(), Commit: c.Commit, Machine: describeMachine(c.CeilingDir),
-		Cluster: c.Cluster, Duration: c.Duration.String(), Rounds: c.Rounds}
+		Cluster: c.Cluster, Duration: c.Duration.String(), Rounds: c.Rounds, TCPCongestion: c.TCPCongestion}
 	if err := os.MkdirAll(c.CeilingDir, 0o755); err != nil {
 		return err
 	}
-	srv, err := startCeilingServer(ctx, filepath.Join(c.CeilingDir, "http"))
+	srv, err := startCeilingServer(ctx, filepath.Join(c.CeilingDir, "http"), c.TCPCongestion)
 	if err != nil {
 		return err
 	}
@@ -308,12 +313,12 @@ type ceilingProc struct {
 	url string
 }
 
-func startCeilingServer(ctx context.Context, dir string) (*ceilingProc, error) {
+func startCeilingServer(ctx context.Context, dir, congestion string) (*ceilingProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "serve", "--dir", dir)
+	cmd := exec.Command(self, "serve", "--dir", dir, "--tcp-congestion", congestion)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -371,6 +376,7 @@ type Machine struct {
 	Kernel     string `json:"kernel"`
 	FileSystem string `json:"file_system"` // of the ceiling directory
 	Go         string `json:"go"`
+	TCPDefault string `json:"tcp_default,omitempty"` // net.ipv4.tcp_congestion_control
 	LoadBefore string `json:"load_before,omitempty"` // /proc/loadavg: 1, 5 and 15 minutes
 	LoadAfter  string `json:"load_after,omitempty"`
 }
@@ -403,6 +409,9 @@ func describeMachine(dir string) Machine {
 		m.Kernel = utsString(un.Release[:])
 	}
 	m.FileSystem = fsType(dir)
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control"); err == nil {
+		m.TCPDefault = strings.TrimSpace(string(b))
+	}
 	m.LoadBefore = loadAverage()
 	return m
 }

@@ -150,6 +150,10 @@ func renderReport(mr *MatrixResult, pts []ScalePoint, gob []goBench) string {
 		orDash(m.CPU), m.Cores, m.MemoryGiB, orDash(m.Kernel), orDash(m.FileSystem), m.Go)
 	fmt.Fprintf(&b, "- Cluster: %s. The load generator, the cluster and the ceiling server share the %d cores.\n",
 		orDash(mr.Cluster), m.Cores)
+	if mr.TCPCongestion != "" || m.TCPDefault != "" {
+		fmt.Fprintf(&b, "- TCP congestion control: %s on the ceiling server's connections (`ais-bench matrix --tcp-congestion`), as on the daemons' public listeners by default (`--public-tcp-congestion`); the system's default is %s.\n",
+			codeOr(mr.TCPCongestion, "the system's default"), codeOr(m.TCPDefault, "unknown"))
+	}
 	if m.LoadBefore != "" {
 		fmt.Fprintf(&b, "- Load average (1, 5, 15 min) before the matrix: %s; after: %s. Other work on the machine skews every figure.\n",
 			m.LoadBefore, orDash(m.LoadAfter))
@@ -370,4 +374,12 @@ func trimProcs(name string) string {
 		}
 	}
 	return name
+}
+
+// codeOr returns s as code, or alt when s is empty.
+func codeOr(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return "`" + s + "`"
 }

@@ -29,6 +29,8 @@ type cli struct {
 
 	ClusterTCPCongestion string `name:"cluster-tcp-congestion" default:"cubic" placeholder:"NAME" help:"TCP congestion control of the gateway's connections to targets (proxied requests, sent to the targets' data listeners). \"\": the system's default (docs/performance.md)."`
 
+	PublicTCPCongestion string `name:"public-tcp-congestion" default:"cubic" placeholder:"NAME" help:"TCP congestion control of the clients' connections to --listen, which carry the objects of proxied GETs. \"\": the system's default; bbr (with the fq queueing discipline) for clients across long or lossy links (docs/operations.md)."`
+
 	ProxyToPublic bool `name:"proxy-to-public" help:"Send proxied requests (--proxy, S3) to the targets' public listeners instead of their data listeners: for gateways that cannot reach the targets' data network."`
 
 	S3Redirect bool   `name:"s3-redirect" help:"S3 API: answer GetObject and HeadObject with 307 to the owning target (for clients that follow redirects) instead of streaming through the gateway."`
@@ -69,6 +71,7 @@ func run(c cli) error {
 	cfg.ControlListen = c.Control
 	cfg.Proxy = c.Proxy
 	cfg.ClusterTCPCongestion = c.ClusterTCPCongestion
+	cfg.PublicTCPCongestion = c.PublicTCPCongestion
 	cfg.ProxyToPublic = c.ProxyToPublic
 	cfg.S3.Redirect, cfg.S3.Domain, cfg.S3.Region = c.S3Redirect, c.S3Domain, c.S3Region
 	cfg.DrainWait = c.DrainWait
