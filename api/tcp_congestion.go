@@ -84,3 +84,19 @@ func ClusterTransport(hc *http.Client, name string, fail func(error)) *http.Tran
 	}
 	return tr
 }
+
+// ConnCongestion returns the TCP congestion control that connection c uses.
+func ConnCongestion(c syscall.Conn) (string, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return "", err
+	}
+	var name string
+	var gerr error
+	if err := rc.Control(func(fd uintptr) {
+		name, gerr = unix.GetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION)
+	}); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(name, "\x00"), gerr
+}

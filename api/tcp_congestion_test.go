@@ -8,27 +8,15 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 func congestionOf(t *testing.T, c net.Conn) string {
 	t.Helper()
-	rc, err := c.(*net.TCPConn).SyscallConn()
+	name, err := ConnCongestion(c.(*net.TCPConn))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var name string
-	var gerr error
-	if err := rc.Control(func(fd uintptr) {
-		name, gerr = unix.GetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if gerr != nil {
-		t.Fatal(gerr)
-	}
-	return strings.TrimRight(name, "\x00")
+	return name
 }
 
 // pair returns both ends of a loopback connection: the dialed one (dialer control) and the

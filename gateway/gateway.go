@@ -77,13 +77,9 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 func (g *Gateway) Run(ctx context.Context) error {
 	ctx, stopDrain := g.drainFirst(ctx) // drain.go: drain before the server stops
 	defer stopDrain()
-	ln := g.cfg.Listener
-	if ln == nil {
-		var err error
-		lc := net.ListenConfig{Control: api.TCPCongestion(g.cfg.PublicTCPCongestion, g.warnPublicCongestion)}
-		if ln, err = lc.Listen(ctx, "tcp", g.cfg.Listen); err != nil {
-			return fmt.Errorf("gateway: listen: %w", err)
-		}
+	ln, err := g.listen(ctx)
+	if err != nil {
+		return err
 	}
 	public := g.cfg.PublicURL
 	if public == "" {
@@ -121,7 +117,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	})
 	eg.Go(func() error { return g.membership(ectx, node) })
 	eg.Go(func() error { return g.serveControl(ectx) })
-	err := eg.Wait()
+	err = eg.Wait()
 	g.raw.close()
 	g.log.Info("stopped")
 	return err
@@ -177,6 +173,20 @@ func (g *Gateway) signerOf(v *api.View) (*api.Signer, error) {
 // control could not be set (api.TCPCongestion).
 func (g *Gateway) warnCongestion(err error) {
 	g.log.Warn("connections to targets keep the system's congestion control", "flag", "--cluster-tcp-congestion", "err", err)
+}
+
+// listen returns Config.Listener, or binds Config.Listen with the public TCP congestion
+// control (Config.PublicTCPCongestion).
+func (g *Gateway) listen(ctx context.Context) (net.Listener, error) {
+	if g.cfg.Listener != nil {
+		return g.cfg.Listener, nil
+	}
+	lc := net.ListenConfig{Control: api.TCPCongestion(g.cfg.PublicTCPCongestion, g.warnPublicCongestion)}
+	ln, err := lc.Listen(ctx, "tcp", g.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: listen: %w", err)
+	}
+	return ln, nil
 }
 
 // warnPublicCongestion reports, once, that the public listener's TCP congestion control could

@@ -274,14 +274,14 @@ func renderReport(mr *MatrixResult, pts []ScalePoint, gob []goBench) string {
 		sort.Slice(pts, func(i, j int) bool { return pts[i].Targets < pts[j].Targets })
 		base := pts[0]
 		fmt.Fprintf(&b, "\n### Scale-out\n\n")
-		fmt.Fprintf(&b, "Each target has one mountpath capped at %d MiB/s (`ais-target --test-mountpath-mibps`, a rate-limited reader and writer standing in for a disk of that speed); %s objects, %d workers per target, bucket without fsync (the cap is the disk). Linear = targets × the 1-target figure; goal: at least %.1f of linear.\n\n",
+		fmt.Fprintf(&b, "Each target has one mountpath capped at %d MiB/s (`ais-target --test-mountpath-mibps`, a rate-limited reader and writer standing in for a disk of that speed); %s objects, %d workers per target, bucket without fsync (the cap is the disk); the GETs read at random what the PUTs wrote (*objects*), small objects so that there are enough of them for placement to spread evenly. Linear = targets × the 1-target figure; goal: at least %.1f of linear.\n\n",
 			base.CapMiBps, formatSize(base.Size), base.Workers/max(base.Targets, 1), scaleGoal)
-		b.WriteString("| targets | cap, aggregate | PUT MiB/s | PUT / linear | GET MiB/s | GET / linear | load average before |\n")
-		b.WriteString("|---:|---:|---:|---:|---:|---:|---|\n")
+		b.WriteString("| targets | cap, aggregate | PUT MiB/s | PUT / linear | objects | GET MiB/s | GET / linear | load average before |\n")
+		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, p := range pts {
 			lin := float64(p.Targets) / float64(base.Targets)
-			fmt.Fprintf(&b, "| %d | %d MiB/s | %s | %s | %s | %s | %s |\n", p.Targets, p.CapMiBps*p.Targets,
-				fmtRate(p.Put.MiBPerSec), share(p.Put.MiBPerSec, base.Put.MiBPerSec*lin),
+			fmt.Fprintf(&b, "| %d | %d MiB/s | %s | %s | %d | %s | %s | %s |\n", p.Targets, p.CapMiBps*p.Targets,
+				fmtRate(p.Put.MiBPerSec), share(p.Put.MiBPerSec, base.Put.MiBPerSec*lin), p.Objects,
 				fmtRate(p.Get.MiBPerSec), share(p.Get.MiBPerSec, base.Get.MiBPerSec*lin), orDash(p.Load))
 		}
 	}

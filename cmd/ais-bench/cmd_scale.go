@@ -28,7 +28,7 @@ type ScalePoint struct {
 type ScaleCmd struct {
 	Endpoint string        `short:"e" env:"AIS_ENDPOINT" default:"http://127.0.0.1:8080" placeholder:"URL" help:"Gateway of the cluster."`
 	CapMiBps int           `name:"cap" placeholder:"MIBPS" help:"The per-mountpath cap the targets run with (ais-target --test-mountpath-mibps), for the report."`
-	Size     byteSize      `default:"1MiB" help:"Object size."`
+	Size     byteSize      `default:"256KiB" help:"Object size. Small enough that the run writes (and then reads) a few thousand objects: over a few hundred, placement leaves the busiest target a few percent more of them than its share, and a closed loop of workers waits on it (docs/performance.md)."`
 	Workers  int           `default:"16" help:"Concurrent requests per active target (16 for 1 target, 64 for 4): enough for every target to have work queued at all times."`
 	Duration time.Duration `default:"5s" help:"Length of the PUT run and of the GET run."`
 	MaxBytes byteSize      `name:"max-bytes" default:"1GiB" help:"GETs read at most this many bytes' worth of distinct objects."`

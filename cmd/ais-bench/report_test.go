@@ -42,12 +42,12 @@ func TestRenderReport(t *testing.T) {
 			{Size: 1 << 20, Op: opGet, Mode: modeGateway, Workers: 8, Best: r(500)},
 			{Size: 1 << 20, Op: opGet, Mode: modeS3, Note: "not measured: no S3 here"},
 		}}
-	pts := []ScalePoint{{Targets: 1, CapMiBps: 32, Put: r(30), Get: r(30)}, {Targets: 2, CapMiBps: 32, Put: r(60), Get: r(50)}}
+	pts := []ScalePoint{{Targets: 1, CapMiBps: 32, Put: r(30), Get: r(30)}, {Targets: 2, CapMiBps: 32, Objects: 480, Put: r(60), Get: r(50)}}
 	out := renderReport(mr, pts, nil)
 	for _, want := range []string{
 		"| 1MiB | GET | native, redirect | 8 | 900 | 900 |", "| 1000 | 0.90 | ≥ 0.85: met |",
 		"| 1000 | 0.50 | ≥ 0.60: **not met** |", "not measured [1]", "[1] no S3 here",
-		"| 2 | 64 MiB/s | 60.0 | 1.00 | 50.0 | 0.83 (**below goal**) | - |",
+		"| 2 | 64 MiB/s | 60.0 | 1.00 | 480 | 50.0 | 0.83 (**below goal**) | - |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
