@@ -1,7 +1,6 @@
 package target
 
 import (
-	"context"
 	"net"
 	"net/url"
 	"os"
@@ -62,24 +61,8 @@ func TestListenerCongestion(t *testing.T) {
 	if err != nil {
 		t.Skipf("no TCP congestion control sysctl: %v", err)
 	}
-	cfg := DefaultConfig()
-	cfg.MetaURLs = []string{"http://127.0.0.1:1"}
-	cfg.PublicAddr, cfg.ControlAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Mountpaths = tempMountpaths(t, 1)
-	cfg.PublicTCPCongestion, cfg.ClusterTCPCongestion = "reno", "reno"
-	s, err := New(cfg, testLog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
+	s, stop := runTarget(t, func(c *Config) { c.PublicTCPCongestion, c.ClusterTCPCongestion = "reno", "reno" })
+	defer func() { _ = stop() }()
 	n := s.Node()
 	for _, tc := range []struct{ listener, url, want string }{
 		{"public", n.PublicURL, "reno"},
