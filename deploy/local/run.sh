@@ -23,8 +23,15 @@ stop() {
 	trap - INT TERM EXIT
 	echo
 	echo "stopping ${#pids[@]} processes..."
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# Targets and gateways first, while meta still answers: a target tells meta it leaves
+	# (for maintenance, until it is back) instead of waiting out its request to a meta that
+	# is already gone. Meta (the first $META processes) last.
+	local daemons=("${pids[@]:$META}") metas=("${pids[@]:0:$META}")
+	for group in daemons metas; do
+		local -n g=$group
+		for p in "${g[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+		for p in "${g[@]}"; do wait "$p" 2>/dev/null || true; done
+	done
 	echo "stopped; data kept in $DIR (run 'make run' again to restart it)"
 }
 trap stop EXIT
