@@ -61,8 +61,8 @@ func congestionError(name string, err error) error {
 	if b, rerr := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control"); rerr == nil {
 		sysDefault = strings.TrimSpace(string(b)) + ", the system's default"
 	}
-	return fmt.Errorf("TCP congestion control %q cannot be set on connections inside the cluster (%v): "+
-		"they use %s. Load it (modprobe tcp_%s), allow it to this user "+
+	return fmt.Errorf("TCP congestion control %q cannot be set (%v): "+
+		"the connections use %s. Load it (modprobe tcp_%s), allow it to this user "+
 		"(sysctl net.ipv4.tcp_allowed_congestion_control, or run with CAP_NET_ADMIN), "+
 		"or give the daemon's flag an allowed name (\"\" keeps the default)", name, err, sysDefault, name)
 }

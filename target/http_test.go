@@ -485,36 +485,10 @@ func TestHTTPHealth(t *testing.T) {
 // TestRunServesAndStops starts the whole daemon against a meta URL nobody answers: the
 // listeners serve, joining keeps failing quietly, and cancelling stops everything.
 func TestRunServesAndStops(t *testing.T) {
-	s, stop := runTarget(t, nil)
-	n := s.Node()
-	if n.ID != s.ID() || n.Role != meta.RoleTarget || !strings.HasPrefix(n.PublicURL, "http://127.0.0.1:") {
-		t.Fatalf("node %+v", n)
-	}
-	for _, u := range []string{n.PublicURL, n.ControlURL, n.DataURL} {
-		resp, body := do(t, mustRequest(t, http.MethodGet, u+"/v1/health"))
-		if resp.StatusCode != 200 || !strings.Contains(body, `"role":"target"`) {
-			t.Fatalf("%s: %s %s", u, resp.Status, body)
-		}
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Validate(); err != nil {
-		t.Fatalf("registered node is invalid: %v", err)
-	}
-}
-
-// runTarget runs a whole target (its config changed by tweak, if not nil) against a meta URL
-// nobody answers, until its listeners serve. stop cancels it and returns what Run returned.
-func runTarget(t *testing.T, tweak func(*Config)) (s *Server, stop func() error) {
-	t.Helper()
 	cfg := DefaultConfig()
 	cfg.MetaURLs = []string{"http://127.0.0.1:1"}
 	cfg.PublicAddr, cfg.ControlAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Mountpaths = tempMountpaths(t, 1)
-	if tweak != nil {
-		tweak(&cfg)
-	}
 	s, err := New(cfg, testLog(t))
 	if err != nil {
 		t.Fatal(err)
@@ -525,17 +499,28 @@ func runTarget(t *testing.T, tweak func(*Config)) (s *Server, stop func() error)
 	select {
 	case <-s.Ready():
 	case err := <-done:
-		cancel()
 		t.Fatal(err)
 	}
-	return s, func() error {
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not stop")
-			return nil
+	n := s.Node()
+	if n.ID != s.ID() || n.Role != meta.RoleTarget || !strings.HasPrefix(n.PublicURL, "http://127.0.0.1:") {
+		t.Fatalf("node %+v", n)
+	}
+	for _, u := range []string{n.PublicURL, n.ControlURL, n.DataURL} {
+		resp, body := do(t, mustRequest(t, http.MethodGet, u+"/v1/health"))
+		if resp.StatusCode != 200 || !strings.Contains(body, `"role":"target"`) {
+			t.Fatalf("%s: %s %s", u, resp.Status, body)
 		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	if err := n.Validate(); err != nil {
+		t.Fatalf("registered node is invalid: %v", err)
 	}
 }

@@ -173,7 +173,6 @@ func (s *Server) onNewEpoch(_, cur *api.View) {
 func (s *Server) Run(ctx context.Context) error {
 	ctx, stopDrain := s.drainFirst(ctx) // drain.go: drain before the listeners stop
 	defer stopDrain()
-	var lc net.ListenConfig
 	type lis struct {
 		name string
 		l    net.Listener
@@ -184,13 +183,7 @@ func (s *Server) Run(ctx context.Context) error {
 		name, addr string
 		h          http.Handler
 	}{{"public", s.cfg.PublicAddr, s.public}, {"control", s.cfg.ControlAddr, s.control}, {"data", s.cfg.DataAddr, s.data}} {
-		lc := lc
-		switch x.name {
-		case "data":
-			lc.Control = api.TCPCongestion(s.cfg.ClusterTCPCongestion, s.warnCongestion)
-		case "public":
-			lc.Control = api.TCPCongestion(s.cfg.PublicTCPCongestion, s.warnPublicCongestion)
-		}
+		lc := s.listenConfig(x.name)
 		l, err := lc.Listen(ctx, "tcp", x.addr)
 		if err != nil {
 			for _, o := range ls {
@@ -352,6 +345,19 @@ func (s *Server) janitor(ctx context.Context) {
 // control could not be set (api.TCPCongestion).
 func (s *Server) warnCongestion(err error) {
 	s.log.Warn("cluster connections keep the system's congestion control", "flag", "--cluster-tcp-congestion", "err", err)
+}
+
+// listenConfig is how the listener of the given name ("public", "control", "data") binds: the
+// public and data listeners set their TCP congestion control (Config.PublicTCPCongestion,
+// Config.ClusterTCPCongestion), which the connections they accept inherit.
+func (s *Server) listenConfig(name string) net.ListenConfig {
+	switch name {
+	case "public":
+		return net.ListenConfig{Control: api.TCPCongestion(s.cfg.PublicTCPCongestion, s.warnPublicCongestion)}
+	case "data":
+		return net.ListenConfig{Control: api.TCPCongestion(s.cfg.ClusterTCPCongestion, s.warnCongestion)}
+	}
+	return net.ListenConfig{}
 }
 
 // warnPublicCongestion reports, once, that the public listener's TCP congestion control
