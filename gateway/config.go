@@ -59,6 +59,10 @@ type Config struct {
 	// ProxyToPublic sends proxied requests to the targets' public listeners instead of their
 	// data listeners (for gateways that cannot reach the targets' data network).
 	ProxyToPublic bool
+	// Handoff sends proxied GETs for targets on this machine over their same-host hand-off
+	// socket (handoff.go): the gateway sends the object from the target's open file by
+	// sendfile instead of receiving it over TCP.
+	Handoff bool
 }
 
 // DefaultConfig returns a config that listens on 127.0.0.1:8080; ID and MetaURLs must be set.
@@ -73,6 +77,7 @@ func DefaultConfig() Config {
 
 		ClusterTCPCongestion: api.DefaultClusterTCPCongestion,
 		PublicTCPCongestion:  api.DefaultPublicTCPCongestion,
+		Handoff:              true,
 	}
 }
 

@@ -26,6 +26,7 @@ type Gateway struct {
 	hc       *http.Client // to the targets' control endpoints
 	proxy    *httputil.ReverseProxy
 	raw      *rawConns // proxy mode's GETs (proxy_get.go)
+	handoff  *handoffs // the same for targets on this machine (handoff.go); nil if off
 	handler  http.Handler
 	signer   atomic.Pointer[keyedSigner]
 	tel      *telemetryState // metrics.go
@@ -65,6 +66,9 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	}
 	g.proxy = g.newProxy()
 	g.raw = newRawConns(api.TCPCongestion(cfg.ClusterTCPCongestion, g.warnCongestion))
+	if cfg.Handoff {
+		g.handoff = newHandoffs(g.log)
+	}
 	g.handler = g.routes()
 	return g, nil
 }
@@ -119,6 +123,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	eg.Go(func() error { return g.serveControl(ectx) })
 	err = eg.Wait()
 	g.raw.close()
+	if g.handoff != nil {
+		g.handoff.pool.close()
+	}
 	g.log.Info("stopped")
 	return err
 }

@@ -90,6 +90,9 @@ func (g *Gateway) installTelemetry(e *echo.Echo) {
 				return 0
 			}),
 	)
+	if g.handoff != nil {
+		t.reg.MustRegister(g.handoff.answers)
+	}
 	t.public = t.http.Middleware("public")
 	e.Use(t.public)
 	// Every path outside /v1/ is the S3 API's (a bucket may be called "metrics"), so the

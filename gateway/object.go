@@ -70,7 +70,7 @@ func (g *Gateway) object(c echo.Context) error {
 		w := c.Response().Writer
 		w.Header().Del(api.HeaderRequestID)
 		if r.Method == http.MethodGet {
-			g.proxyGet(w, r, u) // zero-copy (proxy_get.go)
+			g.proxyGet(w, r, rt.Owner, u) // zero-copy (proxy_get.go)
 			return nil
 		}
 		g.proxy.ServeHTTP(w, r)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -24,10 +25,11 @@ import (
 // give the body only as a buffered reader, which must be copied. Other methods (and answers
 // without a Content-Length) take the reverse proxy.
 
-// rawConns keeps idle keep-alive connections to targets, per host. It is safe for concurrent use.
+// rawConns keeps idle keep-alive connections to targets, per key (a target's HOST:PORT, or its
+// hand-off socket: handoff.go). It is safe for concurrent use.
 type rawConns struct {
-	dialer      net.Dialer
-	maxIdle     int           // per host
+	dial        func(ctx context.Context, key string) (*rawConn, error)
+	maxIdle     int           // per key
 	idleTimeout time.Duration // an idle connection older than this is closed, not reused
 	mu          struct {
 		sync.Mutex
@@ -37,57 +39,73 @@ type rawConns struct {
 }
 
 type rawConn struct {
-	c    *net.TCPConn
+	c    net.Conn // *net.TCPConn, or *net.UnixConn for a hand-off
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	host string
+	key  string
 	used time.Time
+	// A hand-off connection (handoff.go; nil on TCP) and the file of its last answer, not yet
+	// sent (nil when there is none).
+	hand *api.HandoffConn
+	file *os.File
 }
 
-// newRawConns returns an empty pool whose dialer sets socket options with control (may be nil).
+// newRawConns returns an empty pool of TCP connections whose dialer sets socket options with
+// control (may be nil).
 func newRawConns(control func(network, address string, c syscall.RawConn) error) *rawConns {
-	p := &rawConns{dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: control},
-		maxIdle: 64, idleTimeout: 50 * time.Second}
+	d := net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: control}
+	return newConnPool(func(ctx context.Context, host string) (*rawConn, error) {
+		c, err := d.DialContext(ctx, "tcp", host)
+		if err != nil {
+			return nil, err
+		}
+		tc, ok := c.(*net.TCPConn)
+		if !ok {
+			c.Close()
+			return nil, fmt.Errorf("dial %s: not a TCP connection", host)
+		}
+		return &rawConn{c: tc, br: bufio.NewReaderSize(tc, 4<<10), bw: bufio.NewWriterSize(tc, 4<<10)}, nil
+	})
+}
+
+func newConnPool(dial func(ctx context.Context, key string) (*rawConn, error)) *rawConns {
+	p := &rawConns{dial: dial, maxIdle: 64, idleTimeout: 50 * time.Second}
 	p.mu.idle = map[string][]*rawConn{}
 	return p
 }
 
-// get returns an idle connection to host (reused true) or dials a new one.
-func (p *rawConns) get(ctx context.Context, host string) (*rawConn, bool, error) {
+// get returns an idle connection for key (reused true) or dials a new one.
+func (p *rawConns) get(ctx context.Context, key string) (*rawConn, bool, error) {
 	now := time.Now()
 	p.mu.Lock()
-	for l := p.mu.idle[host]; len(l) > 0; l = p.mu.idle[host] {
+	for l := p.mu.idle[key]; len(l) > 0; l = p.mu.idle[key] {
 		rc := l[len(l)-1]
-		p.mu.idle[host] = l[:len(l)-1]
+		p.mu.idle[key] = l[:len(l)-1]
 		if now.Sub(rc.used) < p.idleTimeout {
 			p.mu.Unlock()
 			return rc, true, nil
 		}
-		rc.c.Close()
+		rc.close()
 	}
 	p.mu.Unlock()
-	c, err := p.dialer.DialContext(ctx, "tcp", host)
+	rc, err := p.dial(ctx, key)
 	if err != nil {
 		return nil, false, err
 	}
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		c.Close()
-		return nil, false, fmt.Errorf("dial %s: not a TCP connection", host)
-	}
-	return &rawConn{c: tc, br: bufio.NewReaderSize(tc, 4<<10), bw: bufio.NewWriterSize(tc, 4<<10), host: host}, false, nil
+	rc.key = key
+	return rc, false, nil
 }
 
 // put keeps rc for the next request to its host.
 func (p *rawConns) put(rc *rawConn) {
 	rc.used = time.Now()
 	p.mu.Lock()
-	if p.mu.closed || len(p.mu.idle[rc.host]) >= p.maxIdle {
+	if p.mu.closed || len(p.mu.idle[rc.key]) >= p.maxIdle {
 		p.mu.Unlock()
-		rc.c.Close()
+		rc.close()
 		return
 	}
-	p.mu.idle[rc.host] = append(p.mu.idle[rc.host], rc)
+	p.mu.idle[rc.key] = append(p.mu.idle[rc.key], rc)
 	p.mu.Unlock()
 }
 
@@ -98,14 +116,14 @@ func (p *rawConns) close() {
 	p.mu.closed = true
 	for h, l := range p.mu.idle {
 		for _, rc := range l {
-			rc.c.Close()
+			rc.close()
 		}
 		delete(p.mu.idle, h)
 	}
 }
 
 // proxyGet streams a GET from the target URL u to w (the server's own ResponseWriter).
-func (g *Gateway) proxyGet(w http.ResponseWriter, r *http.Request, u *url.URL) {
+func (g *Gateway) proxyGet(w http.ResponseWriter, r *http.Request, owner meta.Node, u *url.URL) {
 	ctx := r.Context()
 	hdr := make(http.Header, len(r.Header)+1)
 	for k, vs := range r.Header {
@@ -114,7 +132,7 @@ func (g *Gateway) proxyGet(w http.ResponseWriter, r *http.Request, u *url.URL) {
 		}
 	}
 	requestID := r.Header.Get(api.HeaderRequestID)
-	rc, resp, err := g.rawGet(ctx, u, hdr)
+	rc, resp, err := g.rawGet(ctx, owner, u, hdr)
 	if err != nil {
 		w.Header().Set(api.HeaderRequestID, requestID)
 		api.WriteError(w, r, fmt.Errorf("%w: gateway: proxy to target: %v", meta.ErrUnavailable, err))
@@ -138,14 +156,25 @@ func (g *Gateway) proxyGet(w http.ResponseWriter, r *http.Request, u *url.URL) {
 	}
 }
 
-// rawGet sends a GET with header hdr to the target URL u on a kept (or new) raw connection and
-// returns the connection with the answer's header read. The caller hands both to rawBody, or
-// closes the connection.
-func (g *Gateway) rawGet(ctx context.Context, u *url.URL, hdr http.Header) (*rawConn, *http.Response, error) {
+// rawGet sends a GET with header hdr to the target URL u of owner on a kept (or new) raw
+// connection and returns the connection with the answer's header read: the owner's same-host
+// hand-off if it has one the gateway can reach (handoff.go), else TCP. The caller hands both
+// to rawBody, or closes the connection.
+func (g *Gateway) rawGet(ctx context.Context, owner meta.Node, u *url.URL, hdr http.Header) (*rawConn, *http.Response, error) {
 	out := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: hdr}
 	// The target reads the epoch from the signed query; a client's hint is for the gateway.
 	out.Header.Set(api.HeaderEpoch, api.QueryValue(u.RawQuery, api.QueryEpoch))
+	if key, ok := g.handoff.key(owner); ok {
+		rc, resp, err := g.handoffGet(ctx, key, out)
+		if err == nil {
+			return rc, resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+		g.handoff.failed(key, err) // nothing went to the client yet: TCP
+	}
 	for attempt := 0; ; attempt++ {
 		rc, reused, err := g.raw.get(ctx, u.Host)
 		if err != nil {
@@ -155,7 +184,7 @@ func (g *Gateway) rawGet(ctx context.Context, u *url.URL, hdr http.Header) (*raw
 		if err == nil {
 			return rc, resp, nil
 		}
-		rc.c.Close()
+		rc.close()
 		// A kept connection the target closed meanwhile fails at once: try a new one.
 		if !reused || attempt > 0 || ctx.Err() != nil {
 			return nil, nil, err
@@ -167,6 +196,9 @@ func (g *Gateway) rawGet(ctx context.Context, u *url.URL, hdr http.Header) (*raw
 // first, the rest spliced socket to socket. It keeps rc for reuse when the body was read to its
 // end, and closes it otherwise. An error means the body was cut short.
 func (g *Gateway) rawBody(ctx context.Context, w io.Writer, rc *rawConn, resp *http.Response) error {
+	if rc.hand != nil {
+		return g.handoffBody(ctx, w, rc, resp)
+	}
 	// Cancel a stalled transfer when the client goes away.
 	stop := context.AfterFunc(ctx, func() { _ = rc.c.SetDeadline(time.Unix(1, 0)) })
 	var err error
@@ -190,7 +222,7 @@ func (g *Gateway) rawBody(ctx context.Context, w io.Writer, rc *rawConn, resp *h
 		resp.Close = true
 	}
 	if !stop() || err != nil || resp.Close {
-		rc.c.Close()
+		rc.close()
 	} else {
 		g.raw.put(rc)
 	}

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/aisfoundry/ais/api"
 	"github.com/aisfoundry/ais/meta"
 )
@@ -149,4 +152,44 @@ func TestProxyGet(t *testing.T) {
 			t.Fatalf("status %d, code %q", resp.StatusCode, resp.Header.Get(api.HeaderErrorCode))
 		}
 	})
+}
+
+// TestHandoffUnreachable: a target that advertises a same-host hand-off the gateway cannot
+// reach (here: no such socket) is proxied over TCP, and not tried again at once.
+func TestHandoffUnreachable(t *testing.T) {
+	ft := newFakeTarget(t)
+	snap := testSnapshot("t1")
+	n := snap.Nodes["t1"]
+	n.PublicURL, n.BootID, n.Handoff = ft.srv.URL, api.BootID(), api.HandoffSocketName("127.0.0.1:1")
+	snap.Nodes["t1"] = n
+	g := newTestGateway(t, snap, true)
+	if g.handoff == nil || n.BootID == "" {
+		t.Skip("no hand-off here (no boot ID)")
+	}
+	gw := httptest.NewServer(g.Handler())
+	t.Cleanup(gw.Close)
+	t.Cleanup(g.raw.close)
+	for i := range 2 {
+		resp, err := http.Get(gw.URL + "/v1/objects/bkt/big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(b, ft.big) {
+			t.Fatalf("GET %d: %d, %d bytes, %v", i, resp.StatusCode, len(b), err)
+		}
+	}
+	if failed, file := counterValue(t, g.handoff.viaTCP), counterValue(t, g.handoff.file); failed != 1 || file != 0 {
+		t.Fatalf("hand-offs failed %v, file answers %v; want 1 and 0", failed, file)
+	}
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }

@@ -74,14 +74,15 @@ func clientHeaders(r *http.Request) http.Header {
 
 // targetURLFor signs the URL of a call at the current epoch: on the owner's public listener
 // for a client (redirect), on its data listener for the gateway itself (proxied, route.proxyTarget).
-func (g *Gateway) targetURLFor(ctx context.Context, tc *targetCall, proxied bool) (*api.View, string, error) {
+// It returns the owner with the URL.
+func (g *Gateway) targetURLFor(ctx context.Context, tc *targetCall, proxied bool) (meta.Node, string, error) {
 	v, err := g.view(ctx)
 	if err != nil {
-		return nil, "", err
+		return meta.Node{}, "", err
 	}
 	s, err := g.signerOf(v)
 	if err != nil {
-		return nil, "", err
+		return meta.Node{}, "", err
 	}
 	ttl := v.Snap.Config.RedirectTTL.D()
 	if ttl <= 0 {
@@ -97,16 +98,16 @@ func (g *Gateway) targetURLFor(ctx context.Context, tc *targetCall, proxied bool
 	}
 	rt, err := routeObject(v, s, tc.method, b, tc.key, extra, g.cfg.Now().Add(ttl))
 	if err != nil {
-		return nil, "", err
+		return meta.Node{}, "", err
 	}
 	if !proxied {
-		return v, rt.URL, nil
+		return rt.Owner, rt.URL, nil
 	}
 	u, err := rt.proxyTarget(g.cfg.ProxyToPublic)
 	if err != nil {
-		return nil, "", err
+		return meta.Node{}, "", err
 	}
-	return v, u.String(), nil
+	return rt.Owner, u.String(), nil
 }
 
 // targetDo sends a call to the object's owner and returns its answer; an error answer
@@ -221,7 +222,7 @@ func relay(sr *s3Req, resp *http.Response) error {
 func (g *Gateway) s3SpliceGet(sr *s3Req, tc *targetCall) error {
 	ctx := sr.r.Context()
 	for attempt := 0; ; attempt++ {
-		_, us, err := g.targetURLFor(ctx, tc, true)
+		owner, us, err := g.targetURLFor(ctx, tc, true)
 		if err != nil {
 			return err
 		}
@@ -234,7 +235,7 @@ func (g *Gateway) s3SpliceGet(sr *s3Req, tc *targetCall) error {
 			hdr[k] = vs
 		}
 		hdr.Set(api.HeaderRequestID, sr.id)
-		rc, resp, err := g.rawGet(ctx, u, hdr)
+		rc, resp, err := g.rawGet(ctx, owner, u, hdr)
 		if err != nil {
 			if ctx.Err() != nil {
 				return &answered{ctx.Err()} // the client went away
@@ -243,7 +244,7 @@ func (g *Gateway) s3SpliceGet(sr *s3Req, tc *targetCall) error {
 		}
 		if resp.StatusCode >= 400 {
 			werr := api.ReadError(resp)
-			rc.c.Close()
+			rc.close()
 			if resp.StatusCode == http.StatusMisdirectedRequest && attempt < 3 {
 				g.catchUpTo(ctx, resp.Header.Get(api.HeaderEpoch))
 				continue

@@ -44,6 +44,10 @@ type Node struct {
 	DataURL    string    `json:"data_url,omitempty"`
 	Mountpaths []string  `json:"mountpaths,omitempty"`
 	State      NodeState `json:"state"`
+	// BootID names the machine the node runs on (its kernel's boot ID); Handoff is the abstract
+	// Unix socket a target serves same-host hand-offs on (api/handoff.go). Either may be empty.
+	BootID  string `json:"boot_id,omitempty"`
+	Handoff string `json:"handoff,omitempty"`
 	// Weight scales the node's share of objects in HRW placement; 0 means 1.
 	Weight uint32 `json:"weight,omitempty"`
 	// Capacity and Used are bytes across the node's mountpaths, as last reported.
@@ -85,6 +89,13 @@ func (n *Node) Validate() error {
 	}
 	if n.PublicURL == "" {
 		return fmt.Errorf("%w: node %s: public URL is required", ErrInvalidNode, n.ID)
+	}
+	if len(n.BootID) > 64 {
+		return fmt.Errorf("%w: node %s: boot ID longer than 64 bytes", ErrInvalidNode, n.ID)
+	}
+	if n.Handoff != "" && (!strings.HasPrefix(n.Handoff, "@ais-handoff/") || len(n.Handoff) > 107) {
+		return fmt.Errorf("%w: node %s: hand-off socket %q is not @ais-handoff/HOST:PORT of at most 107 bytes",
+			ErrInvalidNode, n.ID, n.Handoff)
 	}
 	if n.Role == RoleTarget && len(n.Mountpaths) == 0 {
 		return fmt.Errorf("%w: target %s has no mountpaths", ErrInvalidNode, n.ID)

@@ -38,7 +38,7 @@ func sameNode(a, b meta.Node) bool {
 	return a.ID == b.ID && a.Role == b.Role && a.PublicURL == b.PublicURL &&
 		a.ControlURL == b.ControlURL && a.DataURL == b.DataURL && a.State == b.State &&
 		a.Weight == b.Weight && a.Capacity == b.Capacity && a.Used == b.Used &&
-		slices.Equal(a.Mountpaths, b.Mountpaths)
+		a.BootID == b.BootID && a.Handoff == b.Handoff && slices.Equal(a.Mountpaths, b.Mountpaths)
 }
 
 // settableState reports whether a node may be moved to st by a command (joining is only a

@@ -77,6 +77,10 @@ type Config struct {
 	// (api.DefaultPublicTCPCongestion).
 	PublicTCPCongestion string
 
+	// Handoff serves the same-host hand-off (api/handoff.go): a gateway on this machine takes
+	// the open files of the objects it proxies instead of their bytes over TCP.
+	Handoff bool
+
 	// Clock, FS and HTTPClient default to the real ones when nil.
 	Clock      Clock
 	FS         FS
@@ -96,6 +100,7 @@ func DefaultConfig() Config {
 		MountpathProbe:       MountpathProbeConfig{Interval: 30 * time.Second, Timeout: 10 * time.Second},
 		ClusterTCPCongestion: api.DefaultClusterTCPCongestion,
 		PublicTCPCongestion:  api.DefaultPublicTCPCongestion,
+		Handoff:              true,
 		Clock:                realClock{},
 		FS:                   OSFS{},
 	}

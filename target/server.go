@@ -198,6 +198,12 @@ func (s *Server) Run(ctx context.Context) error {
 		ControlURL: "http://" + advertise(s.cfg.ControlAddr, ls[1].l.Addr()),
 		DataURL:    "http://" + advertise(s.cfg.DataAddr, ls[2].l.Addr()),
 		Mountpaths: s.store.Mountpaths()}
+	var handoff *handoffServer
+	if s.cfg.Handoff {
+		if handoff = s.listenHandoff(advertise(s.cfg.DataAddr, ls[2].l.Addr())); handoff != nil {
+			node.BootID, node.Handoff = api.BootID(), api.HandoffSocketName(advertise(s.cfg.DataAddr, ls[2].l.Addr()))
+		}
+	}
 	s.node = node
 	close(s.ready)
 	s.log.Info("target starting", "public", node.PublicURL, "control", node.ControlURL,
@@ -222,6 +228,9 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			return nil
 		})
+	}
+	if handoff != nil {
+		g.Go(func() error { return handoff.serve(gctx) })
 	}
 	g.Go(func() error { s.follower.Run(gctx); return nil })
 	g.Go(func() error { s.membership(gctx, node); return nil })

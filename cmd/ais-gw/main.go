@@ -31,6 +31,7 @@ type cli struct {
 
 	PublicTCPCongestion string `name:"public-tcp-congestion" default:"cubic" placeholder:"NAME" help:"TCP congestion control of the clients' connections to --listen, which carry the objects of proxied GETs. \"\": the system's default; bbr (with the fq queueing discipline) for clients across long or lossy links (docs/operations.md)."`
 
+	Handoff       bool `name:"handoff" default:"true" negatable:"" help:"Send proxied GETs for targets on this machine over their same-host hand-off socket: the gateway sends the object from the target's open file (sendfile) instead of receiving it over TCP (docs/operations.md)."`
 	ProxyToPublic bool `name:"proxy-to-public" help:"Send proxied requests (--proxy, S3) to the targets' public listeners instead of their data listeners: for gateways that cannot reach the targets' data network."`
 
 	S3Redirect bool   `name:"s3-redirect" help:"S3 API: answer GetObject and HeadObject with 307 to the owning target (for clients that follow redirects) instead of streaming through the gateway."`
@@ -73,6 +74,7 @@ func run(c cli) error {
 	cfg.ClusterTCPCongestion = c.ClusterTCPCongestion
 	cfg.PublicTCPCongestion = c.PublicTCPCongestion
 	cfg.ProxyToPublic = c.ProxyToPublic
+	cfg.Handoff = c.Handoff
 	cfg.S3.Redirect, cfg.S3.Domain, cfg.S3.Region = c.S3Redirect, c.S3Domain, c.S3Region
 	cfg.DrainWait = c.DrainWait
 	cfg.ShutdownTimeout = c.ShutdownTimeout

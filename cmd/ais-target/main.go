@@ -37,6 +37,7 @@ type cli struct {
 
 	ClusterTCPCongestion string `name:"cluster-tcp-congestion" default:"cubic" placeholder:"NAME" help:"TCP congestion control of the connections inside the cluster: the data listener's (gateways' proxied requests, other targets' streams) and this target's own to other targets. \"\": the system's default. BBR without the fq queueing discipline paces every burst with a kernel timer, which on fast short links costs more CPU than the transfer (docs/performance.md)."`
 
+	Handoff             bool   `name:"handoff" default:"true" negatable:"" help:"Serve the same-host hand-off: gateways on this machine take the open files of the objects they proxy, over a Unix socket in the abstract namespace, instead of their bytes over TCP (docs/operations.md)."`
 	PublicTCPCongestion string `name:"public-tcp-congestion" default:"cubic" placeholder:"NAME" help:"TCP congestion control of the clients' connections to --public, which carry the objects of redirected GETs. \"\": the system's default; bbr (with the fq queueing discipline) for clients across long or lossy links (docs/operations.md)."`
 
 	TestMountpathMiBps int64 `name:"test-mountpath-mibps" env:"AIS_TEST_MOUNTPATH_MIBPS" placeholder:"N" help:"Test mode: cap each mountpath's reads and writes at N MiB/s, standing in for disks of a known speed (docs/performance.md, scale-out). 0: no cap."`
@@ -69,6 +70,7 @@ func run(c cli) error {
 	cfg.MultipartExpiry = c.MultipartExpiry
 	cfg.ClusterTCPCongestion = c.ClusterTCPCongestion
 	cfg.PublicTCPCongestion = c.PublicTCPCongestion
+	cfg.Handoff = c.Handoff
 	cfg.MountpathProbe = target.MountpathProbeConfig{Interval: c.MountpathProbeInterval, Timeout: c.MountpathProbeTimeout}
 	for _, mp := range c.Mountpath {
 		abs, err := filepath.Abs(mp)
