@@ -23,7 +23,8 @@ import (
 // keep-alive connection of its own, reads the answer's header, and hands the connection to the
 // client connection's ReadFrom, which on Linux splices socket to socket. net/http's client would
 // give the body only as a buffered reader, which must be copied. Other methods (and answers
-// without a Content-Length) take the reverse proxy.
+// without a Content-Length) take the reverse proxy. A target on the gateway's own machine is
+// asked over its same-host hand-off instead (handoff.go): the bytes come from its open file.
 
 // rawConns keeps idle keep-alive connections to targets, per key (a target's HOST:PORT, or its
 // hand-off socket: handoff.go). It is safe for concurrent use.

@@ -32,12 +32,13 @@ import (
 const handoffIdle = 2 * time.Minute
 
 type handoffServer struct {
-	s   *Server
-	l   *net.UnixListener
-	h   http.Handler
-	wg  sync.WaitGroup
-	bus sync.Pool // *[]byte copy buffers for inline bodies
-	mu  struct {
+	s    *Server
+	name string // the socket's, as advertised
+	l    *net.UnixListener
+	h    http.Handler
+	wg   sync.WaitGroup
+	bufs sync.Pool // *[]byte copy buffers for inline bodies
+	mu   struct {
 		sync.Mutex
 		conns   map[*net.UnixConn]bool // true while serving a request
 		closing bool
@@ -54,8 +55,8 @@ func (s *Server) listenHandoff(dataAddr string) *handoffServer {
 			"fix", "another process holds the name, or the kernel has no abstract Unix sockets; --handoff=false silences this")
 		return nil
 	}
-	hs := &handoffServer{s: s, l: l, h: s.data}
-	hs.bus.New = func() any { b := make([]byte, 64<<10); return &b }
+	hs := &handoffServer{s: s, name: name, l: l, h: s.data}
+	hs.bufs.New = func() any { b := make([]byte, 64<<10); return &b }
 	hs.mu.conns = map[*net.UnixConn]bool{}
 	return hs
 }
@@ -152,7 +153,7 @@ func (hs *handoffServer) conn(ctx context.Context, c *net.UnixConn) {
 	if _, err := io.WriteString(c, "OK\n"); err != nil {
 		return
 	}
-	w := &handoffWriter{c: c, bw: bufio.NewWriterSize(c, 64<<10), bus: &hs.bus}
+	w := &handoffWriter{c: c, bw: bufio.NewWriterSize(c, 64<<10), bufs: &hs.bufs}
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(handoffIdle))
 		req, err := http.ReadRequest(br)
@@ -208,7 +209,7 @@ func peerAllowed(c *net.UnixConn) error {
 type handoffWriter struct {
 	c       *net.UnixConn
 	bw      *bufio.Writer
-	bus     *sync.Pool
+	bufs    *sync.Pool
 	req     *http.Request
 	header  http.Header
 	status  int   // 0 until WriteHeader
@@ -286,8 +287,8 @@ func (w *handoffWriter) ReadFrom(src io.Reader) (int64, error) {
 			}
 		}
 	}
-	bp := w.bus.Get().(*[]byte)
-	defer w.bus.Put(bp)
+	bp := w.bufs.Get().(*[]byte)
+	defer w.bufs.Put(bp)
 	return io.CopyBuffer(struct{ io.Writer }{w}, src, *bp)
 }
 

@@ -198,10 +198,10 @@ func (s *Server) Run(ctx context.Context) error {
 		ControlURL: "http://" + advertise(s.cfg.ControlAddr, ls[1].l.Addr()),
 		DataURL:    "http://" + advertise(s.cfg.DataAddr, ls[2].l.Addr()),
 		Mountpaths: s.store.Mountpaths()}
-	var handoff *handoffServer
+	var handoff *handoffServer // handoff.go
 	if s.cfg.Handoff {
 		if handoff = s.listenHandoff(advertise(s.cfg.DataAddr, ls[2].l.Addr())); handoff != nil {
-			node.BootID, node.Handoff = api.BootID(), api.HandoffSocketName(advertise(s.cfg.DataAddr, ls[2].l.Addr()))
+			node.BootID, node.Handoff = api.BootID(), handoff.name
 		}
 	}
 	s.node = node
