@@ -82,12 +82,13 @@ func (hs *handoffServer) serve(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			// Out of descriptors, say: keep the socket (gateways proxy over TCP meanwhile).
+			hs.s.log.Warn("same-host hand-off: accept failed; retrying in 100 ms", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
 			}
-			hs.s.log.Warn("same-host hand-off listener failed", "err", err)
-			break
+			continue
 		}
 		if !hs.track(c, false) {
 			c.Close()
@@ -168,7 +169,7 @@ func (hs *handoffServer) conn(ctx context.Context, c *net.UnixConn) {
 		w.reset(req)
 		if req.Method != http.MethodGet && req.Method != http.MethodHead || req.ContentLength != 0 {
 			api.WriteError(w, req, fmt.Errorf("%w: the same-host hand-off serves GET and HEAD without a body, not %s",
-				errBadHandoff, req.Method))
+				meta.ErrInvalidRequest, req.Method))
 		} else {
 			hs.h.ServeHTTP(w, req.WithContext(ctx))
 		}
@@ -178,8 +179,6 @@ func (hs *handoffServer) conn(ctx context.Context, c *net.UnixConn) {
 		}
 	}
 }
-
-var errBadHandoff = fmt.Errorf("%w: hand-off", meta.ErrInvalidRequest)
 
 // peerAllowed admits processes of this target's user and root.
 func peerAllowed(c *net.UnixConn) error {
